@@ -1,0 +1,48 @@
+"""pytest-moclone: a throwaway database for every test, cloned from a golden snapshot.
+
+The library (this package minus ``plugin``) works without pytest::
+
+    from pytest_moclone import Client
+    client = Client.from_url("mysql://root:111@127.0.0.1:6001/")
+    client.snapshots.create("shop_snap", database="shop")
+    client.clone.clone_database("shop_copy", "shop", snapshot_name="shop_snap")
+"""
+
+from __future__ import annotations
+
+from .client import Client, Executor, Session, parse_url
+from .clone import CloneManager
+from .dialects.base import SnapshotInfo
+from .errors import (
+    CloneError,
+    InvalidNameError,
+    MocloneError,
+    QueryError,
+    ServerConnectionError,
+    ServerStartError,
+    SnapshotError,
+)
+from .snapshots import SnapshotManager
+from .version import ServerInfo, parse_server_version
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "CloneError",
+    "CloneManager",
+    "Executor",
+    "InvalidNameError",
+    "MocloneError",
+    "QueryError",
+    "ServerConnectionError",
+    "ServerInfo",
+    "ServerStartError",
+    "Session",
+    "SnapshotError",
+    "SnapshotInfo",
+    "SnapshotManager",
+    "__version__",
+    "parse_server_version",
+    "parse_url",
+]

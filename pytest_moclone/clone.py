@@ -1,0 +1,179 @@
+"""CloneManager: the MatrixOne SDK's clone calls, validated, checked and dispatched to a dialect.
+
+Existence is checked here, before the clone, on every server: released MatrixOne versions ignore
+``IF NOT EXISTS`` with ``CLONE`` (or corrupt the table), and v4.2.0 clones a missing source into
+an empty database without complaint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Optional
+
+from .errors import CloneError, QueryError
+from .names import TableName, check_identifier, check_not_system, check_snapshot_name
+
+if TYPE_CHECKING:
+    from .client import Client, Executor
+    from .dialects.base import Dialect, SnapshotInfo
+
+log = logging.getLogger("pytest_moclone")
+
+
+class CloneManager:
+    """``client.clone`` (runs on the client) or ``session.clone`` (runs in the session)."""
+
+    def __init__(self, client: Client, executor: Optional[Executor] = None) -> None:
+        self.client = client
+        self.executor: Executor = executor if executor is not None else client
+
+    @property
+    def _dialect(self) -> Dialect:
+        return self.client.dialect_impl
+
+    @property
+    def native(self) -> bool:
+        """True when the server clones natively; False when the clone is emulated in SQL."""
+        return self._dialect.native
+
+    # -- databases ------------------------------------------------------------------------
+    def clone_database(
+        self,
+        target_db: str,
+        source_db: str,
+        snapshot_name: Optional[str] = None,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Create ``target_db`` as a copy of ``source_db`` (as of ``snapshot_name`` if given).
+
+        Returns True if it was created, False if it existed and ``if_not_exists`` was set.
+        """
+        target = check_identifier(target_db, "target database name")
+        source = check_identifier(source_db, "source database name")
+        check_not_system(source, "source")
+        check_not_system(target, "target")
+        what = f"cannot clone database {source!r} into {target!r}"
+        ex, dialect = self.executor, self._dialect
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(what, snapshot_name, database=source, table=None)
+        elif not dialect.database_exists(ex, source):
+            raise CloneError(f"{what}: source database {source!r} does not exist")
+        if dialect.database_exists(ex, target):
+            if if_not_exists:
+                return False
+            raise CloneError(
+                f"{what}: database {target!r} already exists (use if_not_exists=True)"
+            )
+        self._run(what, lambda: dialect.clone_database(ex, target, source, snapshot))
+        return True
+
+    def clone_database_with_snapshot(
+        self, target_db: str, source_db: str, snapshot_name: str, if_not_exists: bool = False
+    ) -> bool:
+        """Like :meth:`clone_database`, but the snapshot is required (and checked first)."""
+        if snapshot_name is None:
+            raise CloneError(
+                f"cannot clone database {source_db!r} into {target_db!r}: "
+                "clone_database_with_snapshot needs a snapshot_name"
+            )
+        return self.clone_database(target_db, source_db, snapshot_name, if_not_exists)
+
+    # -- tables ---------------------------------------------------------------------------
+    def clone_table(
+        self,
+        target_table: str,
+        source_table: str,
+        snapshot_name: Optional[str] = None,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Create table ``target_table`` as a copy of ``source_table``; ``db.table`` on either side.
+
+        Unqualified names mean the client's current database.
+        """
+        default = self.client.database
+        target = TableName.parse(target_table, "target table name").resolve(default)
+        source = TableName.parse(source_table, "source table name").resolve(default)
+        assert target.database is not None and source.database is not None
+        check_not_system(source.database, "source")
+        check_not_system(target.database, "target")
+        what = f"cannot clone table {source} into {target}"
+        ex, dialect = self.executor, self._dialect
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(
+                what, snapshot_name, database=source.database, table=source.table
+            )
+        elif not dialect.table_exists(ex, source):
+            raise CloneError(f"{what}: source table {source} does not exist")
+        if not dialect.database_exists(ex, target.database):
+            raise CloneError(
+                f"{what}: target database {target.database!r} does not exist (create it first)"
+            )
+        if dialect.table_exists(ex, target):
+            if if_not_exists:
+                return False
+            raise CloneError(f"{what}: table {target} already exists (use if_not_exists=True)")
+        self._run(what, lambda: dialect.clone_table(ex, target, source, snapshot))
+        return True
+
+    def clone_table_with_snapshot(
+        self, target_table: str, source_table: str, snapshot_name: str, if_not_exists: bool = False
+    ) -> bool:
+        """Like :meth:`clone_table`, but the snapshot is required (and checked first)."""
+        if snapshot_name is None:
+            raise CloneError(
+                f"cannot clone table {source_table!r} into {target_table!r}: "
+                "clone_table_with_snapshot needs a snapshot_name"
+            )
+        return self.clone_table(target_table, source_table, snapshot_name, if_not_exists)
+
+    # -- shared -----------------------------------------------------------------------------
+    def _snapshot_for(
+        self, what: str, snapshot_name: str, *, database: str, table: Optional[str]
+    ) -> SnapshotInfo:
+        """The snapshot, checked to exist and to cover what is being cloned."""
+        name = check_snapshot_name(snapshot_name)
+        found = self._dialect.list_snapshots(self.executor, name)
+        if not found:
+            raise CloneError(f"{what}: snapshot {name!r} does not exist")
+        snapshot = found[0]
+        if snapshot.level == "table":
+            if table is None:
+                raise CloneError(
+                    f"{what}: snapshot {name!r} is of table {snapshot.database}.{snapshot.table}; "
+                    "a database clone needs a snapshot of the database"
+                )
+            covered = (snapshot.database, snapshot.table) == (database, table)
+        elif snapshot.level == "database":
+            covered = snapshot.database == database
+        else:  # account or cluster snapshots cover every database
+            covered = True
+        if not covered:
+            scope = snapshot.database if snapshot.level == "database" else (
+                f"{snapshot.database}.{snapshot.table}"
+            )
+            raise CloneError(f"{what}: snapshot {name!r} is of {snapshot.level} {scope!r}")
+        return snapshot
+
+    def _run(self, what: str, clone: object) -> None:
+        started = time.perf_counter()
+        try:
+            clone()  # type: ignore[operator]
+        except QueryError as exc:
+            raise CloneError(
+                f"{what}: {_cause(exc)}",
+                server_code=exc.server_code,
+                server_message=exc.server_message,
+            ) from exc
+        log.debug("%s took %.1f ms", what.replace("cannot clone", "clone"),
+                  (time.perf_counter() - started) * 1000)
+
+
+def _cause(exc: QueryError) -> str:
+    """The server's reason in words, with its code."""
+    code, text = exc.server_code, exc.server_message or str(exc)
+    if code in (1007, 1050):
+        return f"{text} (use if_not_exists=True)"
+    return f"the server said ({code}) {text}"

@@ -1,0 +1,146 @@
+"""MatrixOne: native, copy-on-write ``CLONE`` and ``CREATE SNAPSHOT`` (see docs/matrixone.md).
+
+Never sends ``IF NOT EXISTS`` with ``CLONE``: released servers ignore it (database) or append the
+source's rows into the existing table (table, v4.0.0-rc3 to v4.2.0). The managers check first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..names import TableName, literal, quote
+from .base import Dialect, SnapshotInfo
+
+if TYPE_CHECKING:
+    from ..client import Executor
+    from ..version import ServerInfo
+
+#: ``CREATE ... CLONE`` exists from this version.
+CLONE_SINCE = (3, 0, 0)
+#: Database and table snapshots protect their data from GC from here; before, FOR ACCOUNT.
+SCOPED_SNAPSHOT_GC_SINCE = (3, 0, 4)
+#: ``DATA BRANCH`` (and clones inside ``BEGIN``) exist from this version.
+DATA_BRANCH_SINCE = (3, 0, 5)
+
+_SNAPSHOT_COLUMNS = ("snapshot_name", "timestamp", "snapshot_level", "database_name", "table_name")
+
+
+def snapshot_clause(snapshot: Optional[SnapshotInfo]) -> str:
+    return "" if snapshot is None else f" {{SNAPSHOT = {literal(snapshot.name)}}}"
+
+
+def clone_database_sql(target: str, source: str, snapshot: Optional[SnapshotInfo] = None) -> str:
+    return f"CREATE DATABASE {quote(target)} CLONE {quote(source)}{snapshot_clause(snapshot)}"
+
+
+def clone_table_sql(
+    target: TableName, source: TableName, snapshot: Optional[SnapshotInfo] = None
+) -> str:
+    return f"CREATE TABLE {target.sql} CLONE {source.sql}{snapshot_clause(snapshot)}"
+
+
+def create_snapshot_sql(
+    name: str, database: str, table: Optional[str], *, account_level: bool = False
+) -> str:
+    if account_level:
+        return f"CREATE SNAPSHOT {quote(name)} FOR ACCOUNT"
+    if table is None:
+        return f"CREATE SNAPSHOT {quote(name)} FOR DATABASE {quote(database)}"
+    # FOR TABLE takes the database and the table separated by a space, not a dot.
+    return f"CREATE SNAPSHOT {quote(name)} FOR TABLE {quote(database)} {quote(table)}"
+
+
+def drop_snapshot_sql(name: str) -> str:
+    return f"DROP SNAPSHOT {quote(name)}"
+
+
+def parse_show_snapshots(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[SnapshotInfo]:
+    """Read ``SHOW SNAPSHOTS`` by column name, case-insensitively.
+
+    v4.2.0 names the columns in upper case; v3.0.18 in lower case when there is a WHERE.
+    """
+    index = {c.lower(): i for i, c in enumerate(columns)}
+    missing = [c for c in _SNAPSHOT_COLUMNS if c not in index]
+    if missing:
+        raise ValueError(f"SHOW SNAPSHOTS answered without the columns {missing}: {list(columns)}")
+    found = []
+    for row in rows:
+        found.append(
+            SnapshotInfo(
+                name=str(row[index["snapshot_name"]]),
+                level=str(row[index["snapshot_level"]]).lower(),
+                database=str(row[index["database_name"]] or "") or None,
+                table=str(row[index["table_name"]] or "") or None,
+                created_at=_parse_timestamp(row[index["timestamp"]]),
+            )
+        )
+    return found
+
+
+def _parse_timestamp(value: Any) -> Optional[dt.datetime]:
+    """``2026-11-25 03:35:45.236795545`` (nanoseconds) or epoch nanoseconds, as UTC."""
+    if isinstance(value, int):
+        return dt.datetime.fromtimestamp(value / 1e9, tz=dt.timezone.utc)
+    text = str(value or "")
+    if not text:
+        return None
+    head, _, frac = text.partition(".")
+    try:
+        stamp = dt.datetime.strptime(head, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    micro = int((frac + "000000")[:6]) if frac.isdigit() else 0
+    return stamp.replace(microsecond=micro)
+
+
+class MatrixOneDialect(Dialect):
+    name = "matrixone"
+    native = True
+
+    def __init__(self, info: ServerInfo) -> None:
+        self.info = info
+
+    @property
+    def supports_data_branch(self) -> bool:
+        return self.info.at_least(*DATA_BRANCH_SINCE)
+
+    def clone_database(
+        self, ex: Executor, target: str, source: str, snapshot: Optional[SnapshotInfo]
+    ) -> None:
+        ex.execute(clone_database_sql(target, source, snapshot))
+
+    def clone_table(
+        self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> None:
+        ex.execute(clone_table_sql(target, source, snapshot))
+
+    def create_snapshot(self, ex: Executor, name: str, database: str, table: Optional[str]) -> None:
+        account_level = not self.info.at_least(*SCOPED_SNAPSHOT_GC_SINCE)
+        ex.execute(create_snapshot_sql(name, database, table, account_level=account_level))
+
+    def drop_snapshot(self, ex: Executor, snapshot: SnapshotInfo) -> None:
+        ex.execute(drop_snapshot_sql(snapshot.name))
+
+    def list_snapshots(self, ex: Executor, name: Optional[str] = None) -> list[SnapshotInfo]:
+        if name is None and not ex.in_transaction:
+            return parse_show_snapshots(*ex.client.query("SHOW SNAPSHOTS"))
+        # SHOW SNAPSHOTS refuses to run inside a transaction; the catalog table works anywhere.
+        where = "" if name is None else f" WHERE sname = {literal(name)}"
+        rows = ex.execute(
+            "SELECT sname, ts, level, database_name, table_name FROM mo_catalog.mo_snapshots"
+            f"{where} ORDER BY ts DESC"
+        )
+        return [
+            SnapshotInfo(
+                name=str(r[0]),
+                level=str(r[2]).lower(),
+                database=str(r[3] or "") or None,
+                table=str(r[4] or "") or None,
+                created_at=_parse_timestamp(r[1]),
+            )
+            for r in rows
+        ]

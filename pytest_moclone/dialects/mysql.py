@@ -1,0 +1,395 @@
+"""MySQL and MariaDB: clone and snapshot emulated in plain SQL.
+
+A *clone* re-creates every table from ``SHOW CREATE TABLE`` (so foreign keys, generated columns,
+AUTO_INCREMENT, charsets and comments survive; ``CREATE TABLE ... LIKE`` would drop the foreign
+keys on MySQL), copies the rows in one transaction (one consistent read of all tables), then
+re-creates views (re-pointed at the clone), triggers and stored routines. The whole copy is one
+multi-statement round trip, with foreign key and unique checks off during it.
+
+A *snapshot* is such a copy, frozen in a hidden database derived from the snapshot's name, and
+listed in a registry table; only what the registry lists is ever treated (or dropped) as a
+snapshot. The plan of a frozen copy cannot change, so it is read once and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+from ..errors import SnapshotError
+from ..names import TableName, literal, quote
+from .base import Dialect, SnapshotInfo
+
+if TYPE_CHECKING:
+    from ..client import Client, Executor, Row
+
+REGISTRY_DATABASE = "__moclone"
+REGISTRY_TABLE = f"{quote(REGISTRY_DATABASE)}.`snapshots`"
+FROZEN_PREFIX = "__mosnap_"
+
+_CREATE_TABLE_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.IGNORECASE)
+_UNQUALIFIED_REFERENCE = re.compile(r"REFERENCES (`(?:[^`]|``)+`) \(")
+_NAMED_FOREIGN_KEY = re.compile(r"CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY")
+_DEFINER = re.compile(r"\s+DEFINER=(`(?:[^`]|``)*`|'[^']*'|\S+?)@(`(?:[^`]|``)*`|'[^']*'|\S+)")
+_ROUTINE_HEAD = re.compile(
+    r"^CREATE\s+(?P<kind>PROCEDURE|FUNCTION)\s+(?P<name>`(?:[^`]|``)+`|[\w$]+)\s*\(",
+    re.IGNORECASE,
+)
+
+
+def frozen_database_name(snapshot_name: str) -> str:
+    """The hidden database that holds a snapshot's frozen copy (always within 64 characters)."""
+    name = FROZEN_PREFIX + snapshot_name
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha1(snapshot_name.encode()).hexdigest()[:8]
+    return f"{FROZEN_PREFIX}{snapshot_name[: 64 - len(FROZEN_PREFIX) - 9]}_{digest}"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    name: str
+    create_sql: str  # SHOW CREATE TABLE, with the table name unqualified
+    columns: tuple[str, ...]  # the columns to copy (generated ones are computed, not copied)
+
+
+@dataclass
+class DatabasePlan:
+    """Everything needed to re-create one database elsewhere, read from the server once."""
+
+    database: str
+    charset: str
+    collation: str
+    tables: list[TablePlan] = field(default_factory=list)
+    views: list[tuple[str, str]] = field(default_factory=list)  # (name, definition) in order
+    triggers: list[str] = field(default_factory=list)  # CREATE TRIGGER, source-qualified
+    routines: list[str] = field(default_factory=list)  # SHOW CREATE PROCEDURE/FUNCTION
+
+    def statements(self, target: str) -> list[str]:
+        """The statements that re-create this database as ``target`` (a new database)."""
+        dst = quote(target)
+        repoint = _repointer(self.database, target)
+        out = [
+            f"CREATE DATABASE {dst} CHARACTER SET {self.charset} COLLATE {self.collation}",
+        ]
+        out += [_create_table_as(t.create_sql, TableName(t.name, target)) for t in self.tables]
+        # One transaction: every table is read at one point in time (InnoDB locks what
+        # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
+        out.append("START TRANSACTION")
+        out += [_copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
+                for t in self.tables if t.columns]
+        out.append("COMMIT")
+        for name, definition in self.views:
+            out.append(f"CREATE VIEW {dst}.{quote(name)} AS {repoint(definition)}")
+        out += [repoint(t) for t in self.triggers]
+        out += [_qualify_routine(r, target) for r in self.routines]
+        return out
+
+
+def _repointer(source: str, target: str) -> Callable[[str], str]:
+    """Re-point ``source``-qualified names (views, trigger bodies) at ``target``."""
+    old, new = quote(source) + ".", quote(target) + "."
+
+    def repoint(sql: str) -> str:
+        return sql.replace(old, new)
+
+    return repoint
+
+
+def _create_table_as(create_sql: str, target: TableName) -> str:
+    return _CREATE_TABLE_HEAD.sub(lambda _m: f"CREATE TABLE {target.sql}", create_sql, count=1)
+
+
+def _copy_rows(plan: TablePlan, source: TableName, target: TableName) -> str:
+    cols = ", ".join(quote(c) for c in plan.columns)
+    return f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {source.sql}"
+
+
+def _qualify_routine(create_sql: str, target: str) -> str:
+    """Put a routine into ``target``; its DEFINER goes (the copy belongs to whoever makes it)."""
+    body = _DEFINER.sub("", create_sql, count=1)
+    match = _ROUTINE_HEAD.match(body)
+    if match is None:
+        raise ValueError(f"unexpected routine definition: {create_sql[:80]!r}")
+    name = match.group("name")
+    if name.startswith("`"):
+        name = name[1:-1].replace("``", "`")
+    head = f"CREATE {match.group('kind').upper()} {quote(target)}.{quote(name)}("
+    return head + body[match.end() :]
+
+
+def read_plan(ex: Executor, database: str) -> DatabasePlan:
+    """Read what :meth:`DatabasePlan.statements` needs, in a few round trips."""
+    client = ex.client
+    charset, collation = ex.execute(
+        "SELECT default_character_set_name, default_collation_name "
+        "FROM information_schema.schemata WHERE schema_name = %s",
+        (database,),
+    )[0]
+    plan = DatabasePlan(database, str(charset), str(collation))
+    kinds = ex.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = %s "
+        "ORDER BY table_name",
+        (database,),
+    )
+    tables = [str(n) for n, kind in kinds if kind == "BASE TABLE"]
+    view_names = [str(n) for n, kind in kinds if kind == "VIEW"]
+    copied: dict[str, list[str]] = {t: [] for t in tables}
+    for table, column, extra in ex.execute(
+        "SELECT table_name, column_name, extra FROM information_schema.columns "
+        "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+        (database,),
+    ):
+        generated = any(w in str(extra or "").upper() for w in ("VIRTUAL", "STORED", "PERSISTENT"))
+        if str(table) in copied and not generated:
+            copied[str(table)].append(str(column))
+    shows = client.query_many(
+        [f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables]
+    )
+    for name, rows in zip(tables, shows, strict=False):
+        plan.tables.append(TablePlan(name, str(rows[0][1]), tuple(copied[name])))
+    plan.views = _views_in_order(ex, database, view_names)
+    plan.triggers = _triggers(ex, database)
+    routines = ex.execute(
+        "SELECT routine_type, routine_name FROM information_schema.routines "
+        "WHERE routine_schema = %s ORDER BY routine_name",
+        (database,),
+    )
+    shows = client.query_many(
+        [f"SHOW CREATE {kind} {quote(database)}.{quote(str(name))}" for kind, name in routines]
+    )
+    for (_kind, name), rows in zip(routines, shows, strict=False):
+        definition = rows[0][2]
+        if definition is None:
+            raise SnapshotError(
+                f"cannot read the definition of routine {database}.{name}: "
+                "the user needs the privilege to see it (SHOW CREATE needs SELECT on mysql.proc)"
+            )
+        plan.routines.append(str(definition))
+    return plan
+
+
+def _views_in_order(ex: Executor, database: str, names: Sequence[str]) -> list[tuple[str, str]]:
+    """Views with their definitions, each after the views it reads."""
+    if not names:
+        return []
+    rows = ex.execute(
+        "SELECT table_name, view_definition FROM information_schema.views "
+        "WHERE table_schema = %s",
+        (database,),
+    )
+    pending = {str(n): str(d) for n, d in rows}
+    ordered: list[tuple[str, str]] = []
+    while pending:
+        ready = [
+            n for n, d in pending.items()
+            if not any(f"{quote(database)}.{quote(o)}" in d for o in pending if o != n)
+        ]
+        if not ready:  # a cycle cannot exist in valid views; keep the rest in name order
+            ready = sorted(pending)
+        for n in sorted(ready):
+            ordered.append((n, pending.pop(n)))
+    return ordered
+
+
+def _triggers(ex: Executor, database: str) -> list[str]:
+    rows = ex.execute(
+        "SELECT trigger_name, action_timing, event_manipulation, event_object_table, "
+        "action_statement FROM information_schema.triggers WHERE trigger_schema = %s "
+        "ORDER BY event_object_table, event_manipulation, action_timing, action_order",
+        (database,),
+    )
+    db = quote(database)
+    return [
+        f"CREATE TRIGGER {db}.{quote(str(name))} {timing} {event} ON {db}.{quote(str(table))} "
+        f"FOR EACH ROW {body}"
+        for name, timing, event, table, body in rows
+    ]
+
+
+class MySQLDialect(Dialect):
+    """The emulation; also used for MatrixOne servers older than 3.0 (no native CLONE)."""
+
+    native = False
+
+    def __init__(self, name: str = "mysql") -> None:
+        self.name = name
+        self._frozen_plans: dict[tuple[str, object], DatabasePlan] = {}
+        self._registry_ready = False
+
+    # -- clones ---------------------------------------------------------------------------
+    def clone_database(
+        self, ex: Executor, target: str, source: str, snapshot: Optional[SnapshotInfo]
+    ) -> None:
+        plan = read_plan(ex, source) if snapshot is None else self._frozen_plan(ex, snapshot)
+        self._run_copy(ex, plan.statements(target), created_database=target)
+
+    def clone_table(
+        self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> None:
+        assert target.database is not None and source.database is not None
+        read_from = source
+        if snapshot is not None:
+            read_from = TableName(source.table, frozen_database_name(snapshot.name))
+        create = ex.client.query_many([f"SHOW CREATE TABLE {read_from.sql}"])[0][0][1]
+        create = _create_table_as(str(create), target)
+        if target.database == source.database:
+            # Foreign key names are unique per database: let the server name the copy's own.
+            create = _NAMED_FOREIGN_KEY.sub("FOREIGN KEY", create)
+        else:
+            # As on MatrixOne, a table cloned into another database keeps pointing at the source's.
+            create = _UNQUALIFIED_REFERENCE.sub(
+                lambda m: f"REFERENCES {quote(source.database or '')}.{m.group(1)} (", create
+            )
+        columns = tuple(
+            str(c)
+            for c, extra in ex.execute(
+                "SELECT column_name, extra FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+                (read_from.database, read_from.table),
+            )
+            if not any(w in str(extra or "").upper() for w in ("VIRTUAL", "STORED", "PERSISTENT"))
+        )
+        copy = _copy_rows(TablePlan(target.table, create, columns), read_from, target)
+        self._run_copy(ex, [create, copy], created_table=target)
+
+    def _run_copy(
+        self,
+        ex: Executor,
+        statements: list[str],
+        *,
+        created_database: Optional[str] = None,
+        created_table: Optional[TableName] = None,
+    ) -> None:
+        script = [
+            "SET @moclone_fk = @@session.foreign_key_checks, "
+            "@moclone_uc = @@session.unique_checks",
+            "SET SESSION foreign_key_checks = 0, unique_checks = 0",
+            *statements,
+            "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc",
+        ]
+        try:
+            ex.execute_script(script)
+        except BaseException:
+            self._after_failed_copy(ex, created_database, created_table)
+            raise
+        if created_database is not None:
+            ex.on_rollback(lambda: self.drop_database(ex.client, created_database))
+        if created_table is not None:
+            drop_table = f"DROP TABLE IF EXISTS {created_table.sql}"
+            ex.on_rollback(lambda: ex.client.execute_script([drop_table]))
+
+    def _after_failed_copy(
+        self, ex: Executor, database: Optional[str], table: Optional[TableName]
+    ) -> None:
+        """Undo a half-done copy. The managers checked that the target did not exist."""
+        from ..errors import MocloneError
+
+        client = ex.client
+        try:
+            client.execute("ROLLBACK")
+            client.execute(
+                "SET SESSION foreign_key_checks = COALESCE(@moclone_fk, 1), "
+                "unique_checks = COALESCE(@moclone_uc, 1)"
+            )
+            if database is not None:
+                client.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
+            if table is not None:
+                client.execute(f"DROP TABLE IF EXISTS {table.sql}")
+        except MocloneError:  # the connection is gone: the original error says why
+            pass
+
+    def _frozen_plan(self, ex: Executor, snapshot: SnapshotInfo) -> DatabasePlan:
+        key = (snapshot.name, snapshot.created_at)
+        plan = self._frozen_plans.get(key)
+        if plan is None:
+            plan = read_plan(ex, frozen_database_name(snapshot.name))
+            self._frozen_plans[key] = plan
+        return plan
+
+    # -- snapshots ------------------------------------------------------------------------
+    def _ensure_registry(self, ex: Executor) -> None:
+        if self._registry_ready:
+            return
+        ex.client.execute_script(
+            [
+                f"CREATE DATABASE IF NOT EXISTS {quote(REGISTRY_DATABASE)}",
+                f"CREATE TABLE IF NOT EXISTS {REGISTRY_TABLE} ("
+                "name VARCHAR(64) PRIMARY KEY, level VARCHAR(16) NOT NULL, "
+                "database_name VARCHAR(64) NOT NULL, table_name VARCHAR(64) NULL, "
+                "frozen_database VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, "
+                "created_at DATETIME(6) NOT NULL) "
+                "COMMENT 'snapshots emulated by pytest-moclone; each frozen copy is a database'",
+            ]
+        )
+        self._registry_ready = True
+
+    def _registry_exists(self, ex: Executor) -> bool:
+        if self._registry_ready:
+            return True
+        return bool(
+            ex.execute(
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_name = 'snapshots'",
+                (REGISTRY_DATABASE,),
+            )
+        )
+
+    def create_snapshot(self, ex: Executor, name: str, database: str, table: Optional[str]) -> None:
+        self._ensure_registry(ex)
+        client = ex.client
+        frozen = frozen_database_name(name)
+        stale = client.execute(f"SELECT state FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
+        if stale:
+            raise SnapshotError(
+                f"cannot create snapshot {name!r}: a snapshot of that name is registered "
+                f"(state {stale[0][0]!r}); drop it first with client.snapshots.drop({name!r})"
+            )
+        if self.database_exists(client, frozen):
+            raise SnapshotError(
+                f"cannot create snapshot {name!r}: database {frozen!r} exists but is not a "
+                "snapshot made by pytest-moclone; rename or drop it, or choose another name"
+            )
+        client.execute(
+            f"INSERT INTO {REGISTRY_TABLE} VALUES (%s, %s, %s, %s, %s, 'building', NOW(6))",
+            (name, "database" if table is None else "table", database, table, frozen),
+        )
+        try:
+            if table is None:
+                self._run_copy(client, read_plan(client, database).statements(frozen))
+            else:
+                client.execute(
+                    f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4"
+                )
+                self.clone_table(
+                    client, TableName(table, frozen), TableName(table, database), None
+                )
+        except BaseException:
+            self._forget(client, name, frozen)
+            raise
+        client.execute(f"UPDATE {REGISTRY_TABLE} SET state = 'ready' WHERE name = %s", (name,))
+
+    def drop_snapshot(self, ex: Executor, snapshot: SnapshotInfo) -> None:
+        self._forget(ex.client, snapshot.name, frozen_database_name(snapshot.name))
+
+    def _forget(self, client: Client, name: str, frozen: str) -> None:
+        client.execute(f"DROP DATABASE IF EXISTS {quote(frozen)}")
+        client.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
+        for key in [k for k in self._frozen_plans if k[0] == name]:
+            del self._frozen_plans[key]
+
+    def list_snapshots(self, ex: Executor, name: Optional[str] = None) -> list[SnapshotInfo]:
+        if not self._registry_exists(ex):
+            return []
+        where = "state = 'ready'" + ("" if name is None else f" AND name = {literal(name)}")
+        rows: list[Row] = ex.execute(
+            f"SELECT name, level, database_name, table_name, created_at FROM {REGISTRY_TABLE} "
+            f"WHERE {where} ORDER BY created_at DESC, name"
+        )
+        return [
+            SnapshotInfo(str(n), str(lv), str(db), None if t is None else str(t), at)
+            for n, lv, db, t, at in rows
+        ]
