@@ -1,0 +1,156 @@
+"""The pytest plugin (entry point ``pytest11: moclone``): hooks here, fixtures in fixtures.py."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..client import Client
+from ..errors import MocloneError, ServerConnectionError
+from ..runs import new_run_id
+from . import hookspecs
+from .fixtures import (
+    CLONE_KEY,
+    DATABASE_FIXTURES,
+    RUN_KEY,
+    mo_client,
+    mo_clone_db,
+    mo_clone_factory,
+    mo_clone_url,
+    mo_golden,
+    mo_server,
+    mo_worker_db,
+    run_of,
+)
+from .options import add_options, resolve
+from .report import header_lines, kept_section, summary_lines
+from .reuse import hook_sources
+from .run import MocloneRun
+
+__all__ = [
+    "mo_client",
+    "mo_clone_db",
+    "mo_clone_factory",
+    "mo_clone_url",
+    "mo_golden",
+    "mo_server",
+    "mo_worker_db",
+]
+
+_NOTES = pytest.StashKey[list[str]]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
+    return getattr(config, "workerinput", None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    settings = resolve(config)
+    workerinput = _worker_input(config)
+    if workerinput is None:
+        run_id, worker, owner = new_run_id(), "main", True
+    else:
+        run_id, worker, owner = workerinput["moclone_run_id"], str(workerinput["workerid"]), False
+
+    def shared_dir() -> Path:
+        """pytest's temp root, shared by the controller and its workers."""
+        basetemp = Path(config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
+        return (basetemp if owner else basetemp.parent) / "moclone"
+
+    def fill_golden(client: Client) -> None:
+        config.hook.pytest_moclone_setup_golden(client=client)
+
+    def golden_sources() -> list[str]:
+        return hook_sources(config.hook.pytest_moclone_setup_golden.get_hookimpls())
+
+    config.stash[RUN_KEY] = MocloneRun(
+        settings,
+        run_id=run_id,
+        worker=worker,
+        shared_dir=shared_dir,
+        is_owner=owner,
+        fill_golden=fill_golden,
+        golden_sources=golden_sources,
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker joins the controller's run."""
+    node.workerinput["moclone_run_id"] = run_of(node.config).run_id
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    stats = getattr(node, "workeroutput", {}).get("moclone_stats")
+    if stats:
+        run_of(node.config).stats.merge(stats)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header_lines(run_of(config))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the golden before the first test, so a broken set-up fails once, up front."""
+    if session.config.option.collectonly:
+        return
+    if not any(
+        DATABASE_FIXTURES.intersection(getattr(i, "fixturenames", ())) for i in session.items
+    ):
+        return
+    try:
+        run_of(session.config).prepare()
+    except MocloneError as exc:
+        raise pytest.UsageError(f"moclone: {exc}") from None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[Any, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    run = run_of(item.config)
+    lost = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(lost, ServerConnectionError):  # stop now: every later test would fail the same
+        item.session.shouldstop = run.server_gone(lost)
+    if report.when != "call" or not report.failed:
+        return
+    clone = item.stash.get(CLONE_KEY, None)
+    if clone is None or run.failure is not None:
+        return
+    if run.settings.keep_failed:
+        run.stats.kept.append(clone.name)
+        report.sections.append(("moclone: kept database", kept_section(run, clone.name)))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    run = run_of(config)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["moclone_stats"] = run.stats.to_dict()
+    config.stash[_NOTES] = run.finish()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    run = run_of(config)
+    lines = summary_lines(run, config.stash.get(_NOTES, []))
+    if not lines:
+        return
+    terminalreporter.write_sep("-", "moclone")
+    for line in lines:
+        terminalreporter.write_line(line)

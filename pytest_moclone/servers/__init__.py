@@ -1,0 +1,94 @@
+"""Where the database server comes from: a URL, Docker, or a private process from local binaries.
+
+``choose_server`` decides, in the order of docs/configuration.md ("Which server").
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Optional
+
+from ..errors import ServerStartError
+from .base import RunningServer
+from .docker import docker_available, start_docker
+from .mariadb import find_server, start_mariadb
+from .matrixone import matrixone_version, start_matrixone
+from .url import from_url
+
+__all__ = ["RunningServer", "choose_server", "from_url"]
+
+DataDirFor = Callable[[str, str], Optional[Path]]
+
+NOTHING_FOUND = """no database server for the tests. Any one of these works:
+  - a running server:   --mo-url mysql://root:111@127.0.0.1:6001/   (or MOCLONE_URL)
+  - MatrixOne in Docker: pip install 'pytest-moclone[docker]' with a running Docker engine
+  - a private server from local binaries: apt-get install mariadb-server
+    (or --mo-binary /path/to/mo-service for a private MatrixOne)"""
+
+
+def _no_data_dir(kind: str, version: str) -> Optional[Path]:
+    return None
+
+
+def choose_server(
+    kind: str,
+    *,
+    url: Optional[str],
+    mo_binary: Optional[str],
+    mo_image: str,
+    owner_run_id: str,
+    data_dir_for: DataDirFor = _no_data_dir,
+    timeout: Optional[float] = None,
+) -> RunningServer:
+    """Find or start the server of ``kind`` (auto, url, docker, local, mariadb, matrixone)."""
+    if kind in ("auto", "url") and url:
+        return from_url(url)
+    if kind == "url":
+        raise ServerStartError("--mo-server url needs a URL: --mo-url, MOCLONE_URL or mo_url")
+    if kind in ("auto", "matrixone", "local") and mo_binary:
+        return _matrixone(Path(mo_binary), owner_run_id, data_dir_for, timeout)
+    if kind == "matrixone":
+        found = shutil.which("mo-service")
+        if found is None:
+            raise ServerStartError(
+                "--mo-server matrixone needs a mo-service: --mo-binary PATH, MOCLONE_MO_BINARY, "
+                "or mo-service on PATH"
+            )
+        return _matrixone(Path(found), owner_run_id, data_dir_for, timeout)
+    if kind == "docker" or (kind == "auto" and docker_available()):
+        return start_docker(mo_image, timeout=timeout or 180.0)
+    if kind in ("auto", "local", "mariadb"):
+        found_server = find_server()
+        if found_server is not None:
+            return start_mariadb(
+                owner_run_id=owner_run_id,
+                data_dir=data_dir_for(found_server[1], _binary_version(found_server[0])),
+                timeout=timeout or 60.0,
+            )
+        if kind == "local" and shutil.which("mo-service"):
+            return _matrixone(
+                Path(str(shutil.which("mo-service"))), owner_run_id, data_dir_for, timeout
+            )
+    raise ServerStartError(NOTHING_FOUND)
+
+
+def _matrixone(
+    binary: Path, owner_run_id: str, data_dir_for: DataDirFor, timeout: Optional[float]
+) -> RunningServer:
+    version = matrixone_version(binary)
+    shown = ".".join(map(str, version)) if version else "unknown"
+    return start_matrixone(
+        binary,
+        owner_run_id=owner_run_id,
+        data_dir=data_dir_for("matrixone", shown),
+        timeout=timeout or 120.0,
+    )
+
+
+def _binary_version(binary: str) -> str:
+    import subprocess
+
+    words = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
+    return next((w.split("-")[0] for w in words if w[:1].isdigit()), "unknown")

@@ -1,0 +1,225 @@
+"""Private server processes: ports, start, readiness, stop, and reaping what a killed run left.
+
+Every process is started in its own process group with a pid file in the cache folder naming the
+run that owns it and a *marker* (its work folder) that must appear in its command line. A pid is
+only ever signalled while that marker is still in ``/proc/<pid>/cmdline``, so a reused pid is
+never touched, and nothing is ever stopped by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Optional
+
+import pymysql
+
+from ..errors import ServerStartError
+from ..runs import cache_root
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_block(size: int, *, low: int = 20000, high: int = 60000, tries: int = 200) -> int:
+    """A base port B such that B .. B+size are all free on 127.0.0.1."""
+    for _ in range(tries):
+        base = random.randrange(low, high - size)
+        if all(_port_free(base + i) for i in range(size + 1)):
+            return base
+    raise ServerStartError(f"found no block of {size + 1} free ports on 127.0.0.1")
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = text.strip().splitlines()[-lines:]
+    return "\n".join("    " + line for line in tail) or "    (the log is empty)"
+
+
+def pid_folder() -> Path:
+    folder = cache_root() / "servers"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def start_process(
+    argv: Sequence[str],
+    *,
+    kind: str,
+    workdir: Path,
+    owner_run_id: str,
+    cwd: Optional[Path] = None,
+    remove_on_reap: Sequence[Path] = (),
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start ``argv`` in its own process group, logging to ``workdir/server.log``."""
+    log = workdir / "server.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=str(cwd or workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file = pid_folder() / f"{kind}-{uuid.uuid4().hex[:10]}.json"
+    pid_file.write_text(
+        json.dumps(
+            {
+                "pid": proc.pid,
+                "kind": kind,
+                "marker": str(workdir),
+                "owner_run_id": owner_run_id,
+                "remove": [str(p) for p in (workdir, *remove_on_reap)],
+                "started": time.time(),
+            }
+        ),
+        encoding="utf-8",
+    )
+    return proc, pid_file
+
+
+def wait_until_ready(
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    *,
+    what: str,
+    timeout: float,
+    log_path: Path,
+    proc: Optional[subprocess.Popen[bytes]] = None,
+    ddl: bool = True,
+) -> float:
+    """Poll until a round trip (with ``ddl``, a CREATE + DROP DATABASE) works; return seconds.
+
+    MatrixOne answers ``SELECT 1`` before it can run DDL, hence the DDL round trip.
+    """
+    started = time.monotonic()
+    last_error = "no answer yet"
+    probe = f"moclone_ready_{uuid.uuid4().hex[:8]}"
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise ServerStartError(
+                f"{what} exited with code {proc.returncode} before it was ready; "
+                f"the last lines of its log ({log_path}):\n{log_tail(log_path)}"
+            )
+        try:
+            conn = pymysql.connect(
+                host=host,
+                port=port,
+                user=user,
+                password=password,
+                connect_timeout=2,
+                read_timeout=10,
+                autocommit=True,
+            )
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                    if ddl:
+                        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{probe}`")
+                        cur.execute(f"DROP DATABASE IF EXISTS `{probe}`")
+            finally:
+                conn.close()
+            return time.monotonic() - started
+        except pymysql.err.MySQLError as exc:
+            last_error = str(exc)
+        waited = time.monotonic() - started
+        if waited > timeout:
+            raise ServerStartError(
+                f"{what} did not accept {'DDL' if ddl else 'a query'} within {timeout:.0f} s "
+                f"(last error: {last_error}); the last lines of its log ({log_path}):\n"
+                f"{log_tail(log_path)}"
+            )
+        time.sleep(0.2)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _cwd(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""
+
+
+def is_ours(pid: int, marker: str) -> bool:
+    """The process is alive and is the one started with ``marker`` (its work folder)."""
+    return marker in _cmdline(pid) or _cwd(pid) == marker
+
+
+def stop_process(pid: int, marker: str, *, grace: float = 15.0) -> bool:
+    """SIGTERM the process group, SIGKILL after ``grace`` s; only if the pid is still ours."""
+    if not is_ours(pid, marker):
+        return False
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+                if done == pid:
+                    return True
+            except ChildProcessError:
+                pass
+            if not is_ours(pid, marker):
+                return True
+            time.sleep(0.05)
+    return not is_ours(pid, marker)
+
+
+def reap_orphan_servers(run_is_alive: Callable[[str], bool]) -> list[str]:
+    """Stop servers whose owning run is dead; return a line for each."""
+    stopped = []
+    for pid_file in sorted(pid_folder().glob("*.json")):
+        try:
+            info = json.loads(pid_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if run_is_alive(str(info.get("owner_run_id", ""))):
+            continue
+        pid, marker = int(info["pid"]), str(info["marker"])
+        if is_ours(pid, marker):
+            stop_process(pid, marker)
+            stopped.append(f"{info.get('kind')} server pid {pid} ({marker})")
+        for path in info.get("remove", []):
+            shutil.rmtree(path, ignore_errors=True)
+        pid_file.unlink(missing_ok=True)
+    return stopped

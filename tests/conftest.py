@@ -1,0 +1,120 @@
+"""Fixtures shared by the project's own tests.
+
+The suite's server comes from the plugin itself: the private MariaDB it starts by default, or the
+server ``MOCLONE_URL`` / ``MOCLONE_MO_BINARY`` names. Library tests make their own databases
+through ``fresh_name``; plugin tests run small suites through ``pytester`` against the same
+server (handed over as ``MOCLONE_URL``), each with its own prefix and records folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from pytest_moclone import Client
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def admin(request: pytest.FixtureRequest) -> Iterator[Client]:
+    """An autocommit client on the suite's server (no database selected)."""
+    if request.config.pluginmanager.hasplugin("moclone"):
+        yield request.getfixturevalue("mo_client")
+        return
+    url = os.environ.get("MOCLONE_URL")  # run with -p no:moclone: the server must be named
+    if not url:
+        pytest.skip("the moclone plugin is disabled and MOCLONE_URL is not set")
+    client = Client.from_url(url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def server_url(admin: Client) -> str:
+    return admin.url_for(None, scheme="mysql")
+
+
+@pytest.fixture
+def fresh_name(admin: Client) -> Iterator[Callable[[str], str]]:
+    """``fresh_name("src")`` -> a unique database name; every one is dropped after the test."""
+    made: list[str] = []
+    token = uuid.uuid4().hex[:6]
+
+    def make(stem: str = "db") -> str:
+        name = f"t_{stem}_{token}_{next(_counter)}"
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def on_matrixone(client: Client) -> bool:
+    return client.dialect == "matrixone"
+
+
+GOLDEN_CONFTEST = """
+import os
+
+def pytest_moclone_setup_golden(client):
+    with open(os.path.join(os.path.dirname(__file__), "golden_builds.txt"), "a") as out:
+        out.write(str(os.getpid()) + "\\n")
+    client.execute("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50))")
+    client.execute("INSERT INTO users VALUES (1, 'ada'), (2, 'grace')")
+"""
+
+
+class Inner:
+    """A small suite run through the real plugin against the suite's server."""
+
+    def __init__(self, pytester: pytest.Pytester, admin: Client, prefix: str) -> None:
+        self.pytester = pytester
+        self.admin = admin
+        self.prefix = prefix
+
+    def golden_builds(self) -> int:
+        path = self.pytester.path / "golden_builds.txt"
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    def leftover_databases(self) -> list[str]:
+        rows = self.admin.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s",
+            (f"%{self.prefix}%",),
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def leftover_snapshots(self) -> list[str]:
+        return sorted(s.name for s in self.admin.snapshots.list() if self.prefix in s.name)
+
+    def leftovers(self) -> list[str]:
+        """Databases and snapshots on the server whose names carry this suite's prefix."""
+        return self.leftover_databases() + self.leftover_snapshots()
+
+    def run(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+@pytest.fixture
+def inner(
+    pytester: pytest.Pytester, admin: Client, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Inner]:
+    """An inner suite with the golden of conftest_example-like users, a unique prefix and its
+    own records folder; the test asserts on leftovers, and whatever is left is dropped after."""
+    prefix = "p" + uuid.uuid4().hex[:8]
+    monkeypatch.setenv("MOCLONE_URL", server_url)
+    monkeypatch.setenv("MOCLONE_PREFIX", prefix)
+    monkeypatch.setenv("MOCLONE_CACHE_DIR", str(pytester.path / ".moclone-cache"))
+    monkeypatch.delenv("MOCLONE_MO_BINARY", raising=False)
+    pytester.makeconftest(GOLDEN_CONFTEST)
+    suite = Inner(pytester, admin, prefix)
+    yield suite
+    for name in suite.leftover_snapshots():
+        admin.snapshots.drop(name, if_exists=True)
+    for name in suite.leftover_databases():
+        admin.execute(f"DROP DATABASE IF EXISTS `{name}`")

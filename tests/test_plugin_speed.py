@@ -1,0 +1,95 @@
+"""The pool and golden reuse, through the real plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_moclone import Client
+
+TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(5))
+def test_isolated(mo_clone_db, n):
+    assert mo_clone_db.execute("SELECT COUNT(*) FROM users") == [(2,)]
+    mo_clone_db.execute("DELETE FROM users")
+"""
+
+
+@pytest.mark.parametrize("pool", ["0", "1", "3"])
+def test_isolation_and_cleanup_hold_with_any_pool_size(inner, pool: str) -> None:
+    inner.pytester.makepyfile(test_pool=TESTS)
+    result = inner.run(f"--mo-pool={pool}")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["tests waited for their database: median * ms, slowest * ms"])
+    assert inner.leftovers() == []
+
+
+def test_a_background_failure_surfaces_in_the_test_that_needed_the_clone(inner) -> None:
+    inner.pytester.makepyfile(
+        test_break="""
+        import pytest
+
+        def test_break_the_golden(mo_clone_db, mo_client, mo_golden):
+            mo_client.snapshots.drop(mo_golden.snapshot)
+            mo_client.execute(f"DROP DATABASE {mo_golden.database}")
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_later(mo_clone_db, n):
+            pass
+        """
+    )
+    result = inner.run("--mo-pool=1", "-p", "no:randomly")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", 0) >= 1, result.stdout.str()
+    result.stdout.fnmatch_lines(["*moclone: cannot clone database*"])
+    assert inner.leftovers() == []
+
+
+def _reuse_run(inner, *args: str) -> pytest.RunResult:
+    inner.pytester.makepyfile(test_users="def test_a(mo_clone_db):\n    pass\n")
+    result = inner.run("--mo-reuse", *args)
+    result.assert_outcomes(passed=1)
+    return result
+
+
+def test_reuse_keeps_the_golden_for_the_next_run(inner) -> None:
+    _reuse_run(inner)
+    assert inner.golden_builds() == 1
+    kept = inner.leftovers()
+    assert any("_golden_" in n for n in kept) and any("_snap_" in n for n in kept), kept
+    _reuse_run(inner)
+    assert inner.golden_builds() == 1  # found, not built
+    assert inner.leftovers() == kept
+
+
+def test_a_changed_golden_is_rebuilt_and_the_stale_one_dropped(inner) -> None:
+    _reuse_run(inner)
+    first = inner.leftovers()
+    inner.pytester.makeconftest(
+        inner.pytester.path.joinpath("conftest.py").read_text() + "\n# changed\n"
+    )
+    _reuse_run(inner)
+    assert inner.golden_builds() == 2
+    second = inner.leftovers()
+    assert second and not set(first) & set(second), (first, second)
+
+
+def test_rebuild_forces_a_build(inner) -> None:
+    _reuse_run(inner)
+    _reuse_run(inner, "--mo-rebuild")
+    assert inner.golden_builds() == 2
+
+
+def test_reuse_under_xdist_builds_once(inner, admin: Client) -> None:
+    inner.pytester.makepyfile(
+        test_many="""
+        import pytest
+        @pytest.mark.parametrize("n", range(4))
+        def test_a(mo_clone_db, n):
+            pass
+        """
+    )
+    inner.run("--mo-reuse", "-n", "2").assert_outcomes(passed=4)
+    inner.run("--mo-reuse", "-n", "2").assert_outcomes(passed=4)
+    assert inner.golden_builds() == 1
