@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from pytest_moclone import Client
@@ -93,3 +96,30 @@ def test_reuse_under_xdist_builds_once(inner, admin: Client) -> None:
     inner.run("--mo-reuse", "-n", "2").assert_outcomes(passed=4)
     inner.run("--mo-reuse", "-n", "2").assert_outcomes(passed=4)
     assert inner.golden_builds() == 1
+
+
+def _private_server_args(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run the inner suite on a private server of the same kind as the outer pass's."""
+    monkeypatch.delenv("MOCLONE_URL")
+    binary = os.environ.get("MOCLONE_MO_BINARY")
+    if binary:
+        monkeypatch.setenv("MOCLONE_MO_BINARY", binary)
+        return ["--mo-server=matrixone"]
+    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
+        pytest.skip("needs MariaDB's binaries (apt-get install mariadb-server)")
+    return ["--mo-server=mariadb"]
+
+
+def test_reuse_keeps_a_private_servers_data_and_golden(inner, monkeypatch) -> None:
+    args = _private_server_args(monkeypatch)
+    inner.pytester.makepyfile(
+        test_users="def test_a(mo_clone_db):\n    assert mo_clone_db.execute('SELECT 1')\n"
+    )
+    first = inner.run("--mo-reuse", *args)
+    first.assert_outcomes(passed=1)
+    second = inner.run("--mo-reuse", *args)
+    second.assert_outcomes(passed=1)
+    assert inner.golden_builds() == 1  # the restarted server still had it
+    second.stdout.fnmatch_lines(["server: private * data kept in *, started in * s"])
+    kept = list((inner.pytester.path / ".moclone-cache" / "data").iterdir())
+    assert [p for p in kept if p.is_dir()], kept

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from ..client import Client, parse_url
 from ..errors import MocloneError, ServerConnectionError
@@ -132,6 +132,7 @@ class MocloneRun:
         self._golden: Optional[Golden] = None
         self._records: Optional[Records] = None
         self._pool: Optional[ClonePool] = None
+        self._data_lock: Optional[FileLock] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
         if is_owner:
@@ -172,9 +173,25 @@ class MocloneRun:
                 mo_image=s.image,
                 owner_run_id=self.run_id,
                 timeout=float(s.start_timeout),
+                data_dir_for=self._kept_data_dir if s.reuse else _fresh_data_dir,
             )
             path.write_text(server.to_json(), encoding="utf-8")
             return server
+
+    def _kept_data_dir(self, kind: str, version: str) -> Optional[Path]:
+        """--mo-reuse: a private server's data folder, kept in the cache for the next run.
+
+        Held under a lock for this process's life; a concurrent run gets a fresh folder instead.
+        """
+        folder = self.cache / "data" / f"{kind}-{version}"
+        lock = FileLock(str(folder) + ".lock", thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return None
+        self._data_lock = lock
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        return folder
 
     @property
     def admin(self) -> Client:
@@ -188,8 +205,13 @@ class MocloneRun:
     @property
     def records(self) -> Records:
         if self._records is None:
-            where = parse_url(self.server.url)
-            self._records = Records(self.cache, server_key(where["host"], where["port"]))
+            server = self.server
+            if server.data_dir is not None:  # a kept server: its port changes from run to run
+                key = f"private-{server.data_dir.name}"
+            else:
+                where = parse_url(server.url)
+                key = server_key(where["host"], where["port"])
+            self._records = Records(self.cache, key)
         return self._records
 
     # -- golden -----------------------------------------------------------------------------
@@ -332,6 +354,8 @@ class MocloneRun:
             notes += self._stop_server()
             if self._lease is not None:
                 self._lease.release()
+            if self._data_lock is not None:
+                self._data_lock.release()
         return notes
 
     def _drop_run_objects(self) -> list[str]:
@@ -372,3 +396,7 @@ class MocloneRun:
         server.stop()
         path.unlink()
         return []
+
+
+def _fresh_data_dir(kind: str, version: str) -> Optional[Path]:
+    return None

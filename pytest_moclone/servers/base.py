@@ -20,6 +20,7 @@ class RunningServer:
     marker: Optional[str] = None  # in the process's command line: proves a pid is still ours
     pid_file: Optional[Path] = None
     container_id: Optional[str] = None
+    data_dir: Optional[Path] = None  # a data folder kept across runs (--mo-reuse); never removed
 
     def stop(self) -> None:
         """Stop the server (idempotent); a URL server is the user's and is never touched."""
@@ -42,7 +43,7 @@ class RunningServer:
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
-        for key in ("workdir", "pid_file"):
+        for key in ("workdir", "pid_file", "data_dir"):
             if data[key] is not None:
                 data[key] = str(data[key])
         return json.dumps(data)
@@ -50,7 +51,7 @@ class RunningServer:
     @classmethod
     def from_json(cls, text: str) -> RunningServer:
         data = json.loads(text)
-        for key in ("workdir", "pid_file"):
+        for key in ("workdir", "pid_file", "data_dir"):
             if data.get(key) is not None:
                 data[key] = Path(data[key])
         return cls(**data)

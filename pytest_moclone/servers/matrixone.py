@@ -139,6 +139,7 @@ def start_matrixone(
         workdir=workdir,
         marker=str(workdir),
         pid_file=pid_file,
+        data_dir=data_dir,
     )
     try:
         wait_until_ready(
