@@ -5,5 +5,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/setup.sh"
 cd "$root"
-exec "$root/.venv/bin/python" -m pytest -p conftest_example -p no:cacheprovider -c /dev/null \
-  --rootdir "$root" "$@" examples
+exec "$root/.venv/bin/python" -m pytest -p no:cacheprovider "$@" examples

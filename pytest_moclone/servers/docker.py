@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Any
 
@@ -28,17 +30,28 @@ def container_settings(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
 
 def docker_available() -> bool:
     """True when testcontainers is installed and a Docker engine answers (never hangs)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):  # the usual case: look before loading the docker client
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(2)
+            try:
+                probe.connect(host[len("unix://") :])
+            except OSError:
+                return False
     try:
         import docker  # testcontainers depends on it
     except ImportError:
         return False
+    engine = None
     try:
         engine = docker.from_env(timeout=3)
         engine.ping()
-        engine.close()
         return True
-    except Exception:  # no socket, no daemon, no permission: all mean "no Docker"
+    except Exception:  # no daemon, no permission, a bad DOCKER_HOST: all mean "no Docker"
         return False
+    finally:
+        if engine is not None:
+            engine.close()
 
 
 def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningServer:

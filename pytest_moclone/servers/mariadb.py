@@ -21,6 +21,7 @@ from .process import free_port, log_tail, start_process, wait_until_ready
 
 _SEARCH = ("/usr/sbin", "/usr/libexec", "/usr/local/mysql/bin", "/usr/local/sbin")
 INSTALL_HINT = "apt-get install mariadb-server (Debian/Ubuntu), or give a server with --mo-url"
+_NAMES = {"mariadb": "MariaDB", "mysql": "MySQL"}
 TMPFS = Path("/dev/shm")
 TMPFS_NEEDED = 1 << 30  # 1 GiB free
 
@@ -149,7 +150,7 @@ def start_mariadb(
             port,
             "root",
             "",
-            what=f"the private {flavour} server ({binary})",
+            what=f"the private {_NAMES[flavour]} server ({binary})",
             timeout=timeout,
             log_path=log,
             proc=proc,
@@ -162,7 +163,7 @@ def start_mariadb(
     shown = next((w for w in version if w[:1].isdigit()), "")
     kept = f", data kept in {datadir}" if data_dir is not None else ""
     server.description = (
-        f"private {flavour} {shown.split('-')[0]} ({Path(binary).name}) {where} "
+        f"private {_NAMES[flavour]} {shown.split('-')[0]} ({Path(binary).name}) {where} "
         f"{workdir}, port {port}{kept}"
     )
     return server

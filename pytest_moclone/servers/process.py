@@ -60,6 +60,10 @@ def log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join("    " + line for line in tail) or "    (the log is empty)"
 
 
+#: The servers this process started, kept so their Popen objects live as long as the servers.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def pid_folder() -> Path:
     folder = cache_root() / "servers"
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,6 +90,7 @@ def start_process(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _children[proc.pid] = proc
     pid_file = pid_folder() / f"{kind}-{uuid.uuid4().hex[:10]}.json"
     pid_file.write_text(
         json.dumps(
@@ -192,14 +197,12 @@ def stop_process(pid: int, marker: str, *, grace: float = 15.0) -> bool:
         except PermissionError:
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
+        child = _children.get(pid)
         while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-                if done == pid:
-                    return True
-            except ChildProcessError:
-                pass
-            if not is_ours(pid, marker):
+            if child is not None and child.poll() is not None:  # our child: reaped
+                del _children[pid]
+                return True
+            if child is None and not is_ours(pid, marker):
                 return True
             time.sleep(0.05)
     return not is_ours(pid, marker)
