@@ -4,7 +4,8 @@ Copy this file to your project's ``conftest.py`` (or import its hook from there)
 once per test run, on the golden database; every test that asks for ``mo_clone_db`` then gets its
 own clone of it, in milliseconds, and the clone is dropped after the test.
 
-Run the example suite with it:  scripts/example.sh   (or: pytest examples, whose conftest.py imports this hook)
+Run the example suite with it: scripts/example.sh (or pytest examples, whose conftest.py
+imports this hook).
 """
 
 from __future__ import annotations
