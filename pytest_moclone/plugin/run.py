@@ -24,6 +24,7 @@ from ..errors import MocloneError, ServerConnectionError
 from ..names import check_identifier, quote
 from ..runs import RunLease, cache_root, run_is_alive
 from ..servers import RunningServer, choose_server
+from ..servers.process import reap_orphan_servers
 from .golden import Golden, build_golden, load_sql_files, user_snapshot
 from .options import Settings
 from .pool import ClonePool
@@ -95,7 +96,7 @@ class Stats:
             )
         if self.reaped:
             lines.append(
-                f"dropped {len(self.reaped)} objects left by killed runs: "
+                f"cleaned up {len(self.reaped)} things left by killed runs: "
                 + ", ".join(self.reaped[:5])
                 + (" ..." if len(self.reaped) > 5 else "")
             )
@@ -166,6 +167,9 @@ class MocloneRun:
         with FileLock(str(self.shared_dir / "server.lock")):
             if path.exists():
                 return RunningServer.from_json(path.read_text(encoding="utf-8"))
+            # Servers of killed runs (found by their pid files) go first: they hold memory,
+            # and a kept data folder this run may want.
+            self.stats.reaped += reap_orphan_servers(lambda run: run_is_alive(self.cache, run))
             server = choose_server(
                 s.server,
                 url=s.url,
@@ -231,7 +235,7 @@ class MocloneRun:
             reaped = self.records.reap(
                 admin, self.run_id, lambda run: run_is_alive(self.cache, run)
             )
-            self.stats.reaped = [r.name for r in reaped]
+            self.stats.reaped += [r.name for r in reaped]
             if self.settings.snapshot is not None:
                 golden = user_snapshot(admin, self.settings.snapshot)
             elif self.settings.reuse:
