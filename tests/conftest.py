@@ -51,7 +51,7 @@ def fresh_name(admin: Client) -> Iterator[Callable[[str], str]]:
         return name
 
     yield make
-    for name in made:
+    for name in reversed(made):  # a later database may hold foreign keys into an earlier one
         admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
@@ -118,3 +118,67 @@ def inner(
         admin.snapshots.drop(name, if_exists=True)
     for name in suite.leftover_databases():
         admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def checksum(client: Client, database: str, table: str) -> tuple[int, int]:
+    """(rows, CRC32 sum over every column): identical data gives identical checksums."""
+    columns = [
+        str(r[0])
+        for r in client.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (database, table),
+        )
+    ]
+    cols = ", ".join(f"COALESCE(`{c}`, '<null>')" for c in columns)
+    count, total = client.execute(
+        f"SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', {cols}))) FROM `{database}`.`{table}`"
+    )[0]
+    return int(count), int(total or 0)
+
+
+def make_shop(admin: Client, database: str) -> None:
+    """A small source database: two related tables, a unique key, a view, data."""
+    admin.execute(f"CREATE DATABASE {database}")
+    with admin.connect_to(database) as db:
+        db.execute(
+            "CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, "
+            "email VARCHAR(60) NOT NULL, name VARCHAR(40) COMMENT 'display name', "
+            "UNIQUE KEY uq_email (email))"
+        )
+        db.execute(
+            "CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, "
+            "total INT NOT NULL, KEY ix_total (total), "
+            "CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES customers (id))"
+        )
+        db.execute(
+            "INSERT INTO customers (email, name) VALUES "
+            "('ada@x.org', 'Ada'), ('grace@x.org', 'Grace'), ('linus@x.org', 'Linus')"
+        )
+        db.execute("INSERT INTO orders (customer_id, total) VALUES (1, 10), (1, 20), (2, 30)")
+        db.execute(
+            "CREATE VIEW big_orders AS SELECT o.id, c.name, o.total FROM orders o "
+            "JOIN customers c ON c.id = o.customer_id WHERE o.total >= 20"
+        )
+
+
+@pytest.fixture
+def shop(admin: Client, fresh_name: Callable[[str], str]) -> str:
+    name = fresh_name("shop")
+    make_shop(admin, name)
+    return name
+
+
+@pytest.fixture
+def snapshot_name(admin: Client) -> Iterator[Callable[[str], str]]:
+    """``snapshot_name("s")`` -> a unique snapshot name; each is dropped after the test."""
+    made: list[str] = []
+
+    def make(stem: str = "s") -> str:
+        name = f"t_{stem}_{uuid.uuid4().hex[:8]}"
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        admin.snapshots.drop(name, if_exists=True)

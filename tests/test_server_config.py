@@ -6,10 +6,10 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from pytest_moclone import ServerStartError
 from pytest_moclone import servers as servers_module
@@ -22,8 +22,11 @@ from pytest_moclone.servers.process import free_port_block
 
 @pytest.mark.parametrize(
     ("version", "backend", "local", "shared"),
-    [((4, 2, 0), "DISK-V2", "local2", "shared2"), ((3, 0, 18), "DISK", "local", "shared"),
-     (None, "DISK-V2", "local2", "shared2")],
+    [
+        ((4, 2, 0), "DISK-V2", "local2", "shared2"),
+        ((3, 0, 18), "DISK", "local", "shared"),
+        (None, "DISK-V2", "local2", "shared2"),
+    ],
 )
 def test_matrixone_launch_files_follow_the_recipe(
     tmp_path: Path, version, backend: str, local: str, shared: str
@@ -59,8 +62,12 @@ def test_a_kept_data_folder_is_used_instead_of_the_work_folder(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("MatrixOne build info:\n  Version: v4.2.0\n", (4, 2, 0)),
-     ("  Version: v3.0.18", (3, 0, 18)), ("  Version: \n", None), ("garbage", None)],
+    [
+        ("MatrixOne build info:\n  Version: v4.2.0\n", (4, 2, 0)),
+        ("  Version: v3.0.18", (3, 0, 18)),
+        ("  Version: \n", None),
+        ("garbage", None),
+    ],
 )
 def test_mo_service_version_output(text: str, expected) -> None:
     assert parse_version_output(text) == expected
@@ -91,8 +98,18 @@ def test_a_bad_url_names_itself() -> None:
 
 
 def test_server_description_survives_a_trip_between_processes(tmp_path: Path) -> None:
-    server = RunningServer("mariadb", "mysql://root@127.0.0.1:1/", "d", 1.5, 42, tmp_path,
-                           str(tmp_path), tmp_path / "p.json", None, tmp_path / "data")
+    server = RunningServer(
+        "mariadb",
+        "mysql://root@127.0.0.1:1/",
+        "d",
+        1.5,
+        42,
+        tmp_path,
+        str(tmp_path),
+        tmp_path / "p.json",
+        None,
+        tmp_path / "data",
+    )
     assert RunningServer.from_json(server.to_json()) == server
 
 
@@ -103,8 +120,12 @@ def test_nothing_available_names_the_three_ways(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ServerStartError) as info:
         choose_server("auto", url=None, mo_binary=None, mo_image="x:1", owner_run_id="r")
     message = str(info.value)
-    for way in ("--mo-url mysql://", "pip install 'pytest-moclone[docker]'",
-                "apt-get install mariadb-server", "--mo-binary"):
+    for way in (
+        "--mo-url mysql://",
+        "pip install 'pytest-moclone[docker]'",
+        "apt-get install mariadb-server",
+        "--mo-binary",
+    ):
         assert way in message
 
 
@@ -134,11 +155,14 @@ def test_a_lease_is_alive_while_held_and_dead_after_a_kill(tmp_path: Path) -> No
         assert run_is_alive(tmp_path, "mine")
     assert not run_is_alive(tmp_path, "mine")
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pytest_moclone.runs import RunLease; "
-         f"lease = RunLease(__import__('pathlib').Path({str(tmp_path)!r}), 'other'); "
-         "lease.acquire(); "
-         "print('held', flush=True); time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pytest_moclone.runs import RunLease; "
+            f"lease = RunLease(__import__('pathlib').Path({str(tmp_path)!r}), 'other'); "
+            "lease.acquire(); "
+            "print('held', flush=True); time.sleep(60)",
+        ],
         stdout=subprocess.PIPE,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"

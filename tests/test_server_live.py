@@ -77,10 +77,13 @@ def test_private_matrixone_starts_answers_ddl_and_stops(capsys) -> None:
 
 def _hold_lease(run_id: str) -> subprocess.Popen[bytes]:
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import time; from pytest_moclone.runs import RunLease, cache_root; "
-         f"lease = RunLease(cache_root(), {run_id!r}); lease.acquire(); "
-         "print('held', flush=True); time.sleep(300)"],
+        [
+            sys.executable,
+            "-c",
+            "import time; from pytest_moclone.runs import RunLease, cache_root; "
+            f"lease = RunLease(cache_root(), {run_id!r}); lease.acquire(); "
+            "print('held', flush=True); time.sleep(300)",
+        ],
         stdout=subprocess.PIPE,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
@@ -102,8 +105,9 @@ def test_a_server_of_a_killed_run_is_stopped_by_the_next_and_a_live_ones_is_not(
         assert len(stopped) == 1 and str(orphan.pid) in stopped[0]
         assert orphan.pid is not None and _gone(orphan.pid)
         assert alive.pid is not None and is_ours(alive.pid, str(alive.marker))
-        with pymysql.connect(host="127.0.0.1", port=int(alive.url.rsplit(":", 1)[1][:-1]),
-                             user="root") as conn:
+        with pymysql.connect(
+            host="127.0.0.1", port=int(alive.url.rsplit(":", 1)[1][:-1]), user="root"
+        ) as conn:
             conn.ping()
     finally:
         alive.stop()
