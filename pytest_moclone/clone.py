@@ -11,6 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Optional
 
+from .diff import DatabaseDiff
 from .errors import CloneError, QueryError
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
@@ -38,12 +39,63 @@ class CloneManager:
         return self._dialect.native
 
     # -- databases ------------------------------------------------------------------------
+    @property
+    def lineage_diff(self) -> bool:
+        """True where :meth:`branch_database` copies diff natively row by row (MatrixOne 3.0.5+)."""
+        return self._dialect.lineage_diff
+
+    def branch_database(
+        self,
+        target_db: str,
+        source_db: str,
+        snapshot_name: Optional[str] = None,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Like :meth:`clone_database`, but the copy remembers where it came from, so that
+        :meth:`diff` can name each row inserted, updated or deleted (``DATA BRANCH CREATE`` on
+        MatrixOne >= 3.0.5). Elsewhere it is exactly :meth:`clone_database`."""
+        return self.clone_database(target_db, source_db, snapshot_name, if_not_exists, _branch=True)
+
+    def diff(
+        self,
+        target_db: str,
+        base_db: str,
+        snapshot_name: Optional[str] = None,
+        max_rows: int = 5,
+    ) -> DatabaseDiff:
+        """What ``target_db`` changed against ``base_db`` (as of ``snapshot_name`` if given).
+
+        Counts are exact; at most ``max_rows`` rows of each kind are returned per table.
+        """
+        target = check_identifier(target_db, "target database name")
+        base = check_identifier(base_db, "base database name")
+        what = f"cannot diff database {target!r} against {base!r}"
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(what, snapshot_name, database=base, table=None)
+        for name in (target, base):
+            if not self._dialect.database_exists(self.executor, name):
+                raise CloneError(f"{what}: database {name!r} does not exist")
+        result = DatabaseDiff(target, base, snapshot.name if snapshot else None)
+        try:
+            return self._dialect.diff_database(
+                self.client, target, base, snapshot, result, max_rows
+            )
+        except QueryError as exc:
+            raise CloneError(
+                f"{what}: {_cause(exc)}",
+                server_code=exc.server_code,
+                server_message=exc.server_message,
+            ) from exc
+
     def clone_database(
         self,
         target_db: str,
         source_db: str,
         snapshot_name: Optional[str] = None,
         if_not_exists: bool = False,
+        *,
+        _branch: bool = False,
     ) -> bool:
         """Create ``target_db`` as a copy of ``source_db`` (as of ``snapshot_name`` if given).
 
@@ -63,10 +115,8 @@ class CloneManager:
         if dialect.database_exists(ex, target):
             if if_not_exists:
                 return False
-            raise CloneError(
-                f"{what}: database {target!r} already exists (use if_not_exists=True)"
-            )
-        self._run(what, lambda: dialect.clone_database(ex, target, source, snapshot))
+            raise CloneError(f"{what}: database {target!r} already exists (use if_not_exists=True)")
+        self._run(what, lambda: dialect.clone_database(ex, target, source, snapshot, _branch))
         return True
 
     def clone_database_with_snapshot(
@@ -151,8 +201,10 @@ class CloneManager:
         else:  # account or cluster snapshots cover every database
             covered = True
         if not covered:
-            scope = snapshot.database if snapshot.level == "database" else (
-                f"{snapshot.database}.{snapshot.table}"
+            scope = (
+                snapshot.database
+                if snapshot.level == "database"
+                else (f"{snapshot.database}.{snapshot.table}")
             )
             raise CloneError(f"{what}: snapshot {name!r} is of {snapshot.level} {scope!r}")
         return snapshot
@@ -167,8 +219,11 @@ class CloneManager:
                 server_code=exc.server_code,
                 server_message=exc.server_message,
             ) from exc
-        log.debug("%s took %.1f ms", what.replace("cannot clone", "clone"),
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "%s took %.1f ms",
+            what.replace("cannot clone", "clone"),
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 def _cause(exc: QueryError) -> str:

@@ -179,7 +179,7 @@ def test_keep_failed_keeps_the_clone_and_says_how_to_open_it(inner, admin: Clien
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "*moclone: kept database*",
+            "*- database changes -*",
             f"kept database {inner.prefix}_* (--mo-keep-failed); open it with:",
             f"    mysql -h {admin.host} -P {admin.port} -u * {inner.prefix}_*",
             "kept 1 databases of failed tests (--mo-keep-failed):",

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Optional
 from ..names import TableName, literal
 
 if TYPE_CHECKING:
-    from ..client import Executor
+    from ..client import Client, Executor
+    from ..diff import DatabaseDiff
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,35 @@ class Dialect(ABC):
         )
         return [str(r[0]) for r in rows]
 
+    #: True where a database made by ``clone_database(..., branch=True)`` diffs row by row natively.
+    lineage_diff: bool = False
+
     @abstractmethod
     def clone_database(
-        self, ex: Executor, target: str, source: str, snapshot: Optional[SnapshotInfo]
+        self,
+        ex: Executor,
+        target: str,
+        source: str,
+        snapshot: Optional[SnapshotInfo],
+        branch: bool = False,
     ) -> None:
-        """Create ``target`` as a copy of ``source`` (as of ``snapshot`` when given)."""
+        """Create ``target`` as a copy of ``source`` (as of ``snapshot`` when given).
+
+        ``branch`` asks for a copy that remembers its lineage (for an exact diff) where the
+        server can; elsewhere it is an ordinary clone.
+        """
+
+    @abstractmethod
+    def diff_database(
+        self,
+        client: Client,
+        target: str,
+        base: str,
+        snapshot: Optional[SnapshotInfo],
+        diff: DatabaseDiff,
+        limit: int,
+    ) -> DatabaseDiff:
+        """Fill ``diff`` with what ``target`` changed against ``base`` (at ``snapshot``)."""
 
     @abstractmethod
     def clone_table(

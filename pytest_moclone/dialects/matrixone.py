@@ -14,7 +14,8 @@ from ..names import TableName, literal, quote
 from .base import Dialect, SnapshotInfo
 
 if TYPE_CHECKING:
-    from ..client import Executor
+    from ..client import Client, Executor
+    from ..diff import DatabaseDiff
     from ..version import ServerInfo
 
 #: ``CREATE ... CLONE`` exists from this version.
@@ -33,6 +34,12 @@ def snapshot_clause(snapshot: Optional[SnapshotInfo]) -> str:
 
 def clone_database_sql(target: str, source: str, snapshot: Optional[SnapshotInfo] = None) -> str:
     return f"CREATE DATABASE {quote(target)} CLONE {quote(source)}{snapshot_clause(snapshot)}"
+
+
+def branch_database_sql(target: str, source: str, snapshot: Optional[SnapshotInfo] = None) -> str:
+    """A clone with lineage: ``DATA BRANCH DIFF`` can then tell inserts, updates and deletes."""
+    at = snapshot_clause(snapshot)
+    return f"DATA BRANCH CREATE DATABASE {quote(target)} FROM {quote(source)}{at}"
 
 
 def clone_table_sql(
@@ -108,10 +115,35 @@ class MatrixOneDialect(Dialect):
     def supports_data_branch(self) -> bool:
         return self.info.at_least(*DATA_BRANCH_SINCE)
 
+    @property
+    def lineage_diff(self) -> bool:  # type: ignore[override]
+        return self.supports_data_branch
+
     def clone_database(
-        self, ex: Executor, target: str, source: str, snapshot: Optional[SnapshotInfo]
+        self,
+        ex: Executor,
+        target: str,
+        source: str,
+        snapshot: Optional[SnapshotInfo],
+        branch: bool = False,
     ) -> None:
-        ex.execute(clone_database_sql(target, source, snapshot))
+        if branch and self.supports_data_branch:
+            ex.execute(branch_database_sql(target, source, snapshot))
+        else:
+            ex.execute(clone_database_sql(target, source, snapshot))
+
+    def diff_database(
+        self,
+        client: Client,
+        target: str,
+        base: str,
+        snapshot: Optional[SnapshotInfo],
+        diff: DatabaseDiff,
+        limit: int,
+    ) -> DatabaseDiff:
+        from .matrixone_diff import diff_database
+
+        return diff_database(client, target, base, snapshot, diff, limit)
 
     def clone_table(
         self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]

@@ -25,6 +25,7 @@ from .base import Dialect, SnapshotInfo
 
 if TYPE_CHECKING:
     from ..client import Client, Executor, Row
+    from ..diff import DatabaseDiff
 
 REGISTRY_DATABASE = "__moclone"
 REGISTRY_TABLE = f"{quote(REGISTRY_DATABASE)}.`snapshots`"
@@ -79,8 +80,11 @@ class DatabasePlan:
         # One transaction: every table is read at one point in time (InnoDB locks what
         # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
         out.append("START TRANSACTION")
-        out += [_copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
-                for t in self.tables if t.columns]
+        out += [
+            _copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
+            for t in self.tables
+            if t.columns
+        ]
         out.append("COMMIT")
         for name, definition in self.views:
             out.append(f"CREATE VIEW {dst}.{quote(name)} AS {repoint(definition)}")
@@ -146,9 +150,7 @@ def read_plan(ex: Executor, database: str) -> DatabasePlan:
         generated = any(w in str(extra or "").upper() for w in ("VIRTUAL", "STORED", "PERSISTENT"))
         if str(table) in copied and not generated:
             copied[str(table)].append(str(column))
-    shows = client.query_many(
-        [f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables]
-    )
+    shows = client.query_many([f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables])
     for name, rows in zip(tables, shows, strict=False):
         plan.tables.append(TablePlan(name, str(rows[0][1]), tuple(copied[name])))
     plan.views = _views_in_order(ex, database, view_names)
@@ -177,15 +179,15 @@ def _views_in_order(ex: Executor, database: str, names: Sequence[str]) -> list[t
     if not names:
         return []
     rows = ex.execute(
-        "SELECT table_name, view_definition FROM information_schema.views "
-        "WHERE table_schema = %s",
+        "SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = %s",
         (database,),
     )
     pending = {str(n): str(d) for n, d in rows}
     ordered: list[tuple[str, str]] = []
     while pending:
         ready = [
-            n for n, d in pending.items()
+            n
+            for n, d in pending.items()
             if not any(f"{quote(database)}.{quote(o)}" in d for o in pending if o != n)
         ]
         if not ready:  # a cycle cannot exist in valid views; keep the rest in name order
@@ -222,10 +224,32 @@ class MySQLDialect(Dialect):
 
     # -- clones ---------------------------------------------------------------------------
     def clone_database(
-        self, ex: Executor, target: str, source: str, snapshot: Optional[SnapshotInfo]
+        self,
+        ex: Executor,
+        target: str,
+        source: str,
+        snapshot: Optional[SnapshotInfo],
+        branch: bool = False,
     ) -> None:
         plan = read_plan(ex, source) if snapshot is None else self._frozen_plan(ex, snapshot)
         self._run_copy(ex, plan.statements(target), created_database=target)
+
+    def diff_database(
+        self,
+        client: Client,
+        target: str,
+        base: str,
+        snapshot: Optional[SnapshotInfo],
+        diff: DatabaseDiff,
+        limit: int,
+    ) -> DatabaseDiff:
+        """Compare with the frozen copy of the snapshot (or with ``base`` as it is now)."""
+        from .sql_diff import diff_databases
+
+        side = base if snapshot is None else frozen_database_name(snapshot.name)
+        return diff_databases(
+            client, target, side, lambda table: f"{quote(side)}.{quote(table)}", diff, limit
+        )
 
     def clone_table(
         self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]
@@ -265,8 +289,7 @@ class MySQLDialect(Dialect):
         created_table: Optional[TableName] = None,
     ) -> None:
         script = [
-            "SET @moclone_fk = @@session.foreign_key_checks, "
-            "@moclone_uc = @@session.unique_checks",
+            "SET @moclone_fk = @@session.foreign_key_checks, @moclone_uc = @@session.unique_checks",
             "SET SESSION foreign_key_checks = 0, unique_checks = 0",
             *statements,
             "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc",
@@ -361,12 +384,8 @@ class MySQLDialect(Dialect):
             if table is None:
                 self._run_copy(client, read_plan(client, database).statements(frozen))
             else:
-                client.execute(
-                    f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4"
-                )
-                self.clone_table(
-                    client, TableName(table, frozen), TableName(table, database), None
-                )
+                client.execute(f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4")
+                self.clone_table(client, TableName(table, frozen), TableName(table, database), None)
         except BaseException:
             self._forget(client, name, frozen)
             raise

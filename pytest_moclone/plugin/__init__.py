@@ -26,7 +26,7 @@ from .fixtures import (
     run_of,
 )
 from .options import add_options, resolve
-from .report import header_lines, kept_section, summary_lines
+from .report import changes_section, header_lines, summary_lines
 from .reuse import hook_sources
 from .run import MocloneRun
 
@@ -130,11 +130,16 @@ def pytest_runtest_makereport(
     if report.when != "call" or not report.failed:
         return
     clone = item.stash.get(CLONE_KEY, None)
-    if clone is None or run.failure is not None:
+    worker_db = run.worker_db if "mo_worker_db" in getattr(item, "fixturenames", ()) else None
+    if run.failure is not None or (clone is None and worker_db is None):
         return
-    if run.settings.keep_failed:
-        run.stats.kept.append(clone.name)
-        report.sections.append(("moclone: kept database", kept_section(run, clone.name)))
+    name = clone.name if clone is not None else str(worker_db)
+    kept = clone is not None and run.settings.keep_failed
+    if kept:
+        run.stats.kept.append(name)
+    section = changes_section(run, name, cumulative=clone is None, kept=kept)
+    if section:
+        report.sections.append(("database changes", section))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -128,7 +128,9 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
         name = run.new_clone_name("w")
         run.stats.clone_seconds.append((run.make_clone(name), "mo_worker_db"))
         client = run.admin.connect_to(name)
+    run.worker_db = name
     yield client
+    run.worker_db = None
     client.close()
     with guarded(request, run):
         run.drop_clone(name)

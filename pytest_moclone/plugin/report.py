@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..client import Client
+from ..diff import format_diff
 from ..errors import MocloneError
 from .run import MocloneRun
 
@@ -34,12 +35,27 @@ def open_command(client: Client, database: str) -> str:
     return f"mysql -h {client.host} -P {client.port} -u {client.user}{password} {database}"
 
 
-def kept_section(run: MocloneRun, name: str) -> str:
+def kept_lines(run: MocloneRun, name: str) -> str:
     return (
         f"kept database {name} (--mo-keep-failed); open it with:\n"
         f"    {open_command(run.admin, name)}\n"
         "it is dropped by the next pytest run on this server"
     )
+
+
+def changes_section(run: MocloneRun, name: str, *, cumulative: bool, kept: bool) -> Optional[str]:
+    """The "database changes" section of a failed test, or None when there is nothing to say."""
+    parts = []
+    if run.settings.diff:
+        try:
+            parts.append(
+                format_diff(run.changes(name, cumulative=cumulative), run.settings.diff_rows)
+            )
+        except MocloneError as exc:
+            parts.append(f"could not compare {name} with the golden: {exc}")
+    if kept:
+        parts.append(kept_lines(run, name))
+    return "\n".join(parts) or None
 
 
 def summary_lines(run: MocloneRun, notes: list[str]) -> list[str]:
@@ -48,7 +64,3 @@ def summary_lines(run: MocloneRun, notes: list[str]) -> list[str]:
         lines.append(f"kept {len(run.stats.kept)} databases of failed tests (--mo-keep-failed):")
         lines += [f"    {name}" for name in run.stats.kept]
     return lines + notes
-
-
-def first_line(text: Optional[str]) -> str:
-    return (text or "").strip().splitlines()[0] if text else ""

@@ -20,6 +20,7 @@ from typing import Any, Optional
 from filelock import FileLock, Timeout
 
 from ..client import Client, parse_url
+from ..diff import DatabaseDiff
 from ..errors import MocloneError, ServerConnectionError
 from ..names import check_identifier, quote
 from ..runs import RunLease, cache_root, run_is_alive
@@ -136,6 +137,7 @@ class MocloneRun:
         self._data_lock: Optional[FileLock] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
+        self.worker_db: Optional[str] = None  # this process's mo_worker_db, while it exists
         if is_owner:
             self._lease = RunLease(self.cache, run_id)
             self._lease.acquire()
@@ -281,10 +283,12 @@ class MocloneRun:
         """Clone the golden into ``name`` (recorded first, so a kill cannot lose it); seconds."""
         golden = self.golden
         self.records.add(self.run_id, DATABASE, name)
+        manager = (client or self.admin).clone
         started = time.perf_counter()
-        (client or self.admin).clone.clone_database(
-            name, golden.database, snapshot_name=golden.snapshot
-        )
+        if self.settings.diff and manager.lineage_diff:  # so a failure can list its rows exactly
+            manager.branch_database(name, golden.database, snapshot_name=golden.snapshot)
+        else:
+            manager.clone_database(name, golden.database, snapshot_name=golden.snapshot)
         return time.perf_counter() - started
 
     def drop_clone(self, name: str, client: Optional[Client] = None) -> None:
@@ -325,6 +329,15 @@ class MocloneRun:
             self._pool.give_back(name)
         else:
             self.drop_clone(name)
+
+    def changes(self, database: str, *, cumulative: bool = False) -> DatabaseDiff:
+        """What ``database`` changed against the golden (for a failed test's report)."""
+        golden = self.golden
+        diff = self.admin.clone.diff(
+            database, golden.database, golden.snapshot, max_rows=self.settings.diff_rows
+        )
+        diff.cumulative = cumulative
+        return diff
 
     def server_gone(self, exc: ServerConnectionError) -> str:
         """Remember that the server went away; every later request fails fast with this."""

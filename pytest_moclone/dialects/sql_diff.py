@@ -1,0 +1,200 @@
+"""The diff in plain SQL, run on the server: MySQL/MariaDB, and MatrixOne tables without lineage.
+
+Rows are compared by primary key (only in the target = inserted, only in the base = deleted, same
+key with other values = updated, compared NULL-safely with ``<=>``); a table without a key is
+compared as a multiset of whole rows. Counts come from ``COUNT(*)``, rows from ``LIMIT``: no table
+is ever pulled into Python. Where the server has ``CHECKSUM TABLE`` (MySQL, MariaDB), tables whose
+checksums match are skipped first, so an untouched table costs one pass of reading, not a join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..diff import DatabaseDiff, Row, TableDiff
+from ..names import quote
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+BaseRef = Callable[[str], str]  # table name -> SQL for the base side (a frozen copy, a snapshot)
+SIDE = "__moclone_side"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a table looks like: its columns (name and type, in order) and its primary key."""
+
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+
+def shapes(client: Client, database: str) -> dict[str, Shape]:
+    """Every base table of ``database`` with its shape."""
+    rows = client.execute(
+        "SELECT c.table_name, c.column_name, c.column_type FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+        "AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+        "WHERE c.table_schema = %s ORDER BY c.table_name, c.ordinal_position",
+        (database,),
+    )
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        if str(column).startswith("__mo_"):  # MatrixOne's hidden columns (composite keys)
+            continue
+        columns.setdefault(str(table), []).append((str(column), str(kind).lower()))
+    keys = primary_keys(client, database, list(columns))
+    return {t: Shape(tuple(cols), keys.get(t, ())) for t, cols in columns.items()}
+
+
+def primary_keys(
+    client: Client, database: str, tables: Sequence[str]
+) -> dict[str, tuple[str, ...]]:
+    if client.dialect == "matrixone":  # its information_schema has no key columns: ask SHOW KEYS
+        found: dict[str, tuple[str, ...]] = {}
+        for table in tables:
+            names, rows = client.query(f"SHOW KEYS FROM {quote(database)}.{quote(table)}")
+            index = {n.lower(): i for i, n in enumerate(names)}
+            key = [
+                (int(r[index["seq_in_index"]]), str(r[index["column_name"]]))
+                for r in rows
+                if str(r[index["key_name"]]).upper() == "PRIMARY"
+            ]
+            found[table] = tuple(c for _, c in sorted(key) if not c.startswith("__mo_"))
+        return found
+    rows = client.execute(
+        "SELECT table_name, column_name FROM information_schema.statistics "
+        "WHERE table_schema = %s AND index_name = 'PRIMARY' ORDER BY table_name, seq_in_index",
+        (database,),
+    )
+    keys: dict[str, list[str]] = {}
+    for table, column in rows:
+        keys.setdefault(str(table), []).append(str(column))
+    return {t: tuple(c) for t, c in keys.items()}
+
+
+def schema_changes(
+    target: dict[str, Shape], base: dict[str, Shape], diff: DatabaseDiff
+) -> list[str]:
+    """Fill created/dropped/altered; return the tables whose rows can be compared."""
+    diff.created = sorted(set(target) - set(base))
+    diff.dropped = sorted(set(base) - set(target))
+    common = sorted(set(target) & set(base))
+    diff.altered = [t for t in common if target[t] != base[t]]
+    return [t for t in common if t not in diff.altered]
+
+
+def unchanged_by_checksum(
+    client: Client, target: str, tables: Sequence[str], base_ref: BaseRef
+) -> set[str]:
+    """Tables whose CHECKSUM TABLE is the same on both sides (MySQL/MariaDB only)."""
+    if not tables or client.dialect == "matrixone":
+        return set()
+    ours, theirs = client.query_many(
+        [
+            "CHECKSUM TABLE " + ", ".join(f"{quote(target)}.{quote(t)}" for t in tables),
+            "CHECKSUM TABLE " + ", ".join(base_ref(t) for t in tables),
+        ]
+    )
+    return {t for t, a, b in zip(tables, ours, theirs, strict=True) if a[1] == b[1] is not None}
+
+
+def _exact(client: Client) -> str:
+    """MySQL/MariaDB compare strings by collation ('b' = 'B' by default): a diff needs bytes."""
+    return "" if client.dialect == "matrixone" else "BINARY "
+
+
+def diff_table(
+    client: Client, new: str, old: str, table: str, shape: Shape, limit: int
+) -> TableDiff:
+    """Compare ``new`` (the target table) with ``old`` (the base side) on the server."""
+    if shape.key:
+        return _by_key(client, new, old, table, shape, limit)
+    return _by_multiset(client, new, old, table, shape, limit)
+
+
+def _by_key(client: Client, new: str, old: str, table: str, shape: Shape, limit: int) -> TableDiff:
+    names = shape.names
+    on = " AND ".join(f"n.{quote(k)} = o.{quote(k)}" for k in shape.key)
+    exact = _exact(client)
+    same = " AND ".join(
+        f"{exact}n.{quote(c)} <=> {exact}o.{quote(c)}" for c in names if c not in shape.key
+    )
+    ncols = ", ".join(f"n.{quote(c)}" for c in names)
+    ocols = ", ".join(f"o.{quote(c)}" for c in names)
+    first = quote(shape.key[0])
+    inserted = f"FROM {new} n LEFT JOIN {old} o ON {on} WHERE o.{first} IS NULL"
+    deleted = f"FROM {old} o LEFT JOIN {new} n ON {on} WHERE n.{first} IS NULL"
+    updated = f"FROM {new} n JOIN {old} o ON {on} WHERE NOT ({same})" if same else None
+    counts = client.execute(
+        f"SELECT (SELECT COUNT(*) {inserted}), (SELECT COUNT(*) {deleted}), "
+        + (f"(SELECT COUNT(*) {updated})" if updated else "0")
+    )[0]
+    result = TableDiff(table, shape.key, int(counts[0]), int(counts[2]), int(counts[1]))
+    if result.inserted_count:
+        result.inserted = _rows(client, f"SELECT {ncols} {inserted} LIMIT {limit}", names)
+    if result.deleted_count:
+        result.deleted = _rows(client, f"SELECT {ocols} {deleted} LIMIT {limit}", names)
+    if result.updated_count and updated:
+        pairs = client.execute(f"SELECT {ncols}, {ocols} {updated} LIMIT {limit}")
+        width = len(names)
+        result.updated = [
+            (dict(zip(names, p[width:], strict=True)), dict(zip(names, p[:width], strict=True)))
+            for p in pairs
+        ]
+    return result
+
+
+def _by_multiset(
+    client: Client, new: str, old: str, table: str, shape: Shape, limit: int
+) -> TableDiff:
+    """No key: whole rows, counted with multiplicity (an update shows as delete + insert)."""
+    cols = ", ".join(quote(c) for c in shape.names)
+    exact = _exact(client)
+    picked = ", ".join(f"MIN({quote(c)})" for c in shape.names)  # one value per exact group
+    groups = ", ".join(f"{exact}{quote(c)}" for c in shape.names)
+    grouped = (
+        f"SELECT {picked}, SUM({SIDE}) AS {SIDE} FROM ("
+        f"SELECT {cols}, 1 AS {SIDE} FROM {new} UNION ALL SELECT {cols}, -1 FROM {old}"
+        f") x GROUP BY {groups} HAVING SUM({SIDE}) <> 0"
+    )
+    plus, minus = client.execute(
+        f"SELECT COALESCE(SUM(CASE WHEN {SIDE} > 0 THEN {SIDE} ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN {SIDE} < 0 THEN -{SIDE} ELSE 0 END), 0) FROM ({grouped}) g"
+    )[0]
+    result = TableDiff(table, (), int(plus), 0, int(minus))
+    if plus or minus:
+        for row in client.execute(f"{grouped} LIMIT {2 * limit}"):
+            values, times = dict(zip(shape.names, row[:-1], strict=True)), int(row[-1])
+            bucket = result.inserted if times > 0 else result.deleted
+            bucket.extend([values] * min(abs(times), limit - len(bucket)))
+        result.note = "no primary key: rows are compared whole, so an update shows as - and +"
+    return result
+
+
+def _rows(client: Client, sql: str, names: list[str]) -> list[Row]:
+    return [dict(zip(names, r, strict=True)) for r in client.execute(sql)]
+
+
+def diff_databases(
+    client: Client, target: str, base: str, base_ref: BaseRef, diff: DatabaseDiff, limit: int
+) -> DatabaseDiff:
+    """The whole plain-SQL diff of ``target`` against the tables ``base_ref`` names."""
+    ours, theirs = shapes(client, target), shapes(client, base)
+    comparable = schema_changes(ours, theirs, diff)
+    skip = unchanged_by_checksum(client, target, comparable, base_ref)
+    for table in comparable:
+        if table in skip:
+            continue
+        found = diff_table(
+            client, f"{quote(target)}.{quote(table)}", base_ref(table), table, ours[table], limit
+        )
+        if found.changed:
+            diff.tables.append(found)
+    return diff
