@@ -21,7 +21,7 @@ import pymysql.cursors
 from pymysql.constants import CLIENT
 
 from .errors import MocloneError, QueryError, ServerConnectionError
-from .names import check_identifier
+from .names import check_identifier, quote
 from .version import ServerInfo, parse_server_version
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ Row = tuple[Any, ...]
 
 # MySQL client errors that mean the server is gone, not that the statement was wrong.
 _CONNECTION_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
+# A deadlock victim's statement was rolled back whole: running it again is safe (1213 on MySQL,
+# 20701 on MatrixOne, whose DDL can deadlock when several connections run it at once).
+DEADLOCK_ERRNOS = frozenset({1213, 20701})
+_DDL_TRIES = 5
 _URL_SCHEMES = ("mysql", "mysql+pymysql", "matrixone", "mariadb")
 
 
@@ -213,6 +217,25 @@ class Client:
             return self._raw(sql, params)
         except pymysql.err.MySQLError as exc:
             raise self.translate(exc, sql) from exc
+
+    def execute_ddl(self, sql: str) -> None:
+        """Run a DDL statement, again if it lost a deadlock (outside a session only)."""
+        for attempt in range(_DDL_TRIES):
+            try:
+                self.execute(sql)
+                return
+            except QueryError as exc:
+                if exc.server_code not in DEADLOCK_ERRNOS or self.in_transaction:
+                    raise
+                if attempt == _DDL_TRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+
+    def drop_database(self, name: str) -> None:
+        """``DROP DATABASE IF EXISTS``, with the name checked and quoted."""
+        self.execute_ddl(
+            f"DROP DATABASE IF EXISTS {quote(check_identifier(name, 'database name'))}"
+        )
 
     def execute_script(self, statements: Sequence[str]) -> None:
         """Run several statements in one round trip; stops at the first that fails."""

@@ -48,8 +48,7 @@ def check_identifier(name: object, what: str = "name") -> str:
         )
     if not _IDENTIFIER.fullmatch(name) or name.isdigit():
         raise InvalidNameError(
-            f"invalid {what} {name!r}: use only letters, digits, '_' and '$' "
-            "(and not digits alone)"
+            f"invalid {what} {name!r}: use only letters, digits, '_' and '$' (and not digits alone)"
         )
     return name
 

@@ -52,7 +52,7 @@ def fresh_name(admin: Client) -> Iterator[Callable[[str], str]]:
 
     yield make
     for name in reversed(made):  # a later database may hold foreign keys into an earlier one
-        admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.drop_database(name)
 
 
 def on_matrixone(client: Client) -> bool:
@@ -117,7 +117,7 @@ def inner(
     for name in suite.leftover_snapshots():
         admin.snapshots.drop(name, if_exists=True)
     for name in suite.leftover_databases():
-        admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.drop_database(name)
 
 
 def checksum(client: Client, database: str, table: str) -> tuple[int, int]:

@@ -104,6 +104,4 @@ class Dialect(ABC):
         """All snapshots (or the one called ``name``), newest first."""
 
     def drop_database(self, ex: Executor, database: str) -> None:
-        from ..names import quote
-
-        ex.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
+        ex.client.drop_database(database)

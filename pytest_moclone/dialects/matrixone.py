@@ -127,10 +127,15 @@ class MatrixOneDialect(Dialect):
         snapshot: Optional[SnapshotInfo],
         branch: bool = False,
     ) -> None:
-        if branch and self.supports_data_branch:
-            ex.execute(branch_database_sql(target, source, snapshot))
+        sql = (
+            branch_database_sql(target, source, snapshot)
+            if branch and self.supports_data_branch
+            else clone_database_sql(target, source, snapshot)
+        )
+        if ex.in_transaction:
+            ex.execute(sql)
         else:
-            ex.execute(clone_database_sql(target, source, snapshot))
+            ex.client.execute_ddl(sql)
 
     def diff_database(
         self,

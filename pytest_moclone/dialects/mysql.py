@@ -220,6 +220,7 @@ class MySQLDialect(Dialect):
     def __init__(self, name: str = "mysql") -> None:
         self.name = name
         self._frozen_plans: dict[tuple[str, object], DatabasePlan] = {}
+        self._frozen_checksums: dict[tuple[str, object], dict[str, object]] = {}
         self._registry_ready = False
 
     # -- clones ---------------------------------------------------------------------------
@@ -247,8 +248,11 @@ class MySQLDialect(Dialect):
         from .sql_diff import diff_databases
 
         side = base if snapshot is None else frozen_database_name(snapshot.name)
+        sums = None  # a frozen copy's checksums cannot change: keep them
+        if snapshot is not None:
+            sums = self._frozen_checksums.setdefault((snapshot.name, snapshot.created_at), {})
         return diff_databases(
-            client, target, side, lambda table: f"{quote(side)}.{quote(table)}", diff, limit
+            client, target, side, lambda table: f"{quote(side)}.{quote(table)}", diff, limit, sums
         )
 
     def clone_table(
@@ -397,8 +401,9 @@ class MySQLDialect(Dialect):
     def _forget(self, client: Client, name: str, frozen: str) -> None:
         client.execute(f"DROP DATABASE IF EXISTS {quote(frozen)}")
         client.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
-        for key in [k for k in self._frozen_plans if k[0] == name]:
-            del self._frozen_plans[key]
+        for cache in (self._frozen_plans, self._frozen_checksums):
+            for key in [k for k in cache if k[0] == name]:
+                del cache[key]
 
     def list_snapshots(self, ex: Executor, name: Optional[str] = None) -> list[SnapshotInfo]:
         if not self._registry_exists(ex):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from ..diff import DatabaseDiff, Row, TableDiff
 from ..names import quote
@@ -90,19 +90,36 @@ def schema_changes(
     return [t for t in common if t not in diff.altered]
 
 
+def checksums(client: Client, refs: Sequence[str]) -> list[object]:
+    """CHECKSUM TABLE of each table (MySQL/MariaDB), in one statement."""
+    rows = client.execute("CHECKSUM TABLE " + ", ".join(refs))
+    return [row[1] for row in rows]
+
+
 def unchanged_by_checksum(
-    client: Client, target: str, tables: Sequence[str], base_ref: BaseRef
+    client: Client,
+    target: str,
+    tables: Sequence[str],
+    base_ref: BaseRef,
+    base_sums: Optional[dict[str, object]] = None,
 ) -> set[str]:
-    """Tables whose CHECKSUM TABLE is the same on both sides (MySQL/MariaDB only)."""
+    """Tables whose CHECKSUM TABLE is the same on both sides (MySQL/MariaDB only).
+
+    ``base_sums`` caches the base side's: a snapshot's frozen copy never changes.
+    """
     if not tables or client.dialect == "matrixone":
         return set()
-    ours, theirs = client.query_many(
-        [
-            "CHECKSUM TABLE " + ", ".join(f"{quote(target)}.{quote(t)}" for t in tables),
-            "CHECKSUM TABLE " + ", ".join(base_ref(t) for t in tables),
-        ]
-    )
-    return {t for t, a, b in zip(tables, ours, theirs, strict=True) if a[1] == b[1] is not None}
+    ours = checksums(client, [f"{quote(target)}.{quote(t)}" for t in tables])
+    if base_sums is None:
+        base_sums = {}
+    missing = [t for t in tables if t not in base_sums]
+    if missing:
+        base_sums.update(
+            zip(missing, checksums(client, [base_ref(t) for t in missing]), strict=True)
+        )
+    return {
+        t for t, mine in zip(tables, ours, strict=True) if mine is not None and mine == base_sums[t]
+    }
 
 
 def _exact(client: Client) -> str:
@@ -119,35 +136,58 @@ def diff_table(
     return _by_multiset(client, new, old, table, shape, limit)
 
 
+#: Up to this many changed rows per side, one pass returns them and Python counts them;
+#: beyond it, COUNT(*) queries count on the server and only ``limit`` rows are read.
+ROWS_AT_ONCE = 1000
+
+
 def _by_key(client: Client, new: str, old: str, table: str, shape: Shape, limit: int) -> TableDiff:
     names = shape.names
-    on = " AND ".join(f"n.{quote(k)} = o.{quote(k)}" for k in shape.key)
+    width = len(names)
     exact = _exact(client)
+    on = " AND ".join(f"n.{quote(k)} = o.{quote(k)}" for k in shape.key)
     same = " AND ".join(
         f"{exact}n.{quote(c)} <=> {exact}o.{quote(c)}" for c in names if c not in shape.key
     )
     ncols = ", ".join(f"n.{quote(c)}" for c in names)
     ocols = ", ".join(f"o.{quote(c)}" for c in names)
     first = quote(shape.key[0])
-    inserted = f"FROM {new} n LEFT JOIN {old} o ON {on} WHERE o.{first} IS NULL"
-    deleted = f"FROM {old} o LEFT JOIN {new} n ON {on} WHERE n.{first} IS NULL"
-    updated = f"FROM {new} n JOIN {old} o ON {on} WHERE NOT ({same})" if same else None
-    counts = client.execute(
-        f"SELECT (SELECT COUNT(*) {inserted}), (SELECT COUNT(*) {deleted}), "
-        + (f"(SELECT COUNT(*) {updated})" if updated else "0")
-    )[0]
-    result = TableDiff(table, shape.key, int(counts[0]), int(counts[2]), int(counts[1]))
-    if result.inserted_count:
-        result.inserted = _rows(client, f"SELECT {ncols} {inserted} LIMIT {limit}", names)
-    if result.deleted_count:
-        result.deleted = _rows(client, f"SELECT {ocols} {deleted} LIMIT {limit}", names)
-    if result.updated_count and updated:
-        pairs = client.execute(f"SELECT {ncols}, {ocols} {updated} LIMIT {limit}")
-        width = len(names)
-        result.updated = [
-            (dict(zip(names, p[width:], strict=True)), dict(zip(names, p[:width], strict=True)))
-            for p in pairs
-        ]
+    missing = f"o.{first} IS NULL"  # a key column is never NULL: no match in the base
+    changed = f"{missing} OR NOT ({same})" if same else missing
+    # One pass over each side finds inserted + updated rows, then deleted ones.
+    ours = client.execute(
+        f"SELECT {ncols}, {ocols} FROM {new} n LEFT JOIN {old} o ON {on} WHERE {changed} "
+        f"LIMIT {ROWS_AT_ONCE + 1}"
+    )
+    gone = client.execute(
+        f"SELECT {ocols} FROM {old} o LEFT JOIN {new} n ON {on} WHERE n.{first} IS NULL "
+        f"LIMIT {ROWS_AT_ONCE + 1}"
+    )
+    key_at = width + names.index(shape.key[0])
+    added = [r for r in ours if r[key_at] is None]
+    modified = [r for r in ours if r[key_at] is not None]
+    result = TableDiff(table, shape.key, len(added), len(modified), len(gone))
+    if len(ours) > ROWS_AT_ONCE:  # many: count on the server
+        result.inserted_count, result.updated_count = (
+            int(n or 0)
+            for n in client.execute(
+                f"SELECT SUM(CASE WHEN {missing} THEN 1 ELSE 0 END), COUNT(*) - "
+                f"SUM(CASE WHEN {missing} THEN 1 ELSE 0 END) "
+                f"FROM {new} n LEFT JOIN {old} o ON {on} WHERE {changed}"
+            )[0]
+        )
+    if len(gone) > ROWS_AT_ONCE:
+        result.deleted_count = int(
+            client.execute(
+                f"SELECT COUNT(*) FROM {old} o LEFT JOIN {new} n ON {on} WHERE n.{first} IS NULL"
+            )[0][0]
+        )
+    result.inserted = [dict(zip(names, r[:width], strict=True)) for r in added[:limit]]
+    result.updated = [
+        (dict(zip(names, r[width:], strict=True)), dict(zip(names, r[:width], strict=True)))
+        for r in modified[:limit]
+    ]
+    result.deleted = [dict(zip(names, r, strict=True)) for r in gone[:limit]]
     return result
 
 
@@ -183,12 +223,18 @@ def _rows(client: Client, sql: str, names: list[str]) -> list[Row]:
 
 
 def diff_databases(
-    client: Client, target: str, base: str, base_ref: BaseRef, diff: DatabaseDiff, limit: int
+    client: Client,
+    target: str,
+    base: str,
+    base_ref: BaseRef,
+    diff: DatabaseDiff,
+    limit: int,
+    base_sums: Optional[dict[str, object]] = None,
 ) -> DatabaseDiff:
     """The whole plain-SQL diff of ``target`` against the tables ``base_ref`` names."""
     ours, theirs = shapes(client, target), shapes(client, base)
     comparable = schema_changes(ours, theirs, diff)
-    skip = unchanged_by_checksum(client, target, comparable, base_ref)
+    skip = unchanged_by_checksum(client, target, comparable, base_ref, base_sums)
     for table in comparable:
         if table in skip:
             continue

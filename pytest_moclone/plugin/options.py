@@ -92,6 +92,13 @@ OPTIONS = (
         "mo_diff", "show what a failed test changed in its database.", kind="bool", default=True
     ),
     Option(
+        "mo_diff_branches",
+        "MatrixOne: make test databases with DATA BRANCH CREATE, so a failure's diff is "
+        "native (slower: see docs/performance.md).",
+        kind="bool",
+        default=False,
+    ),
+    Option(
         "mo_diff_rows",
         "rows of each kind shown per table in a failed test's diff.",
         kind="int",
@@ -116,6 +123,7 @@ class Settings:
     rebuild: bool
     pool: int
     diff: bool
+    diff_branches: bool
     diff_rows: int
     #: where each value came from: "cli", "env MOCLONE_URL", "ini", or "default"
     sources: dict[str, str] = field(default_factory=dict)
@@ -229,6 +237,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         rebuild=bool(config.getoption("mo_rebuild", False)),
         pool=values["mo_pool"],
         diff=values["mo_diff"],
+        diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],
         sources=sources,
     )

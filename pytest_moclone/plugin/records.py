@@ -19,7 +19,6 @@ from filelock import FileLock
 
 from ..client import Client
 from ..errors import MocloneError
-from ..names import check_identifier, quote
 
 DATABASE = "database"
 SNAPSHOT = "snapshot"
@@ -100,7 +99,7 @@ def drop_recorded(admin: Client, records: Iterable[Record]) -> list[Record]:
                 if admin.snapshots.drop(record.name, if_exists=True):
                     dropped.append(record)
             elif record.name in existing:
-                admin.execute(f"DROP DATABASE IF EXISTS {quote(check_identifier(record.name))}")
+                admin.drop_database(record.name)
                 dropped.append(record)
         except MocloneError as exc:
             if getattr(exc, "server_code", None) is None:

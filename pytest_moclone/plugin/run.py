@@ -22,7 +22,6 @@ from filelock import FileLock, Timeout
 from ..client import Client, parse_url
 from ..diff import DatabaseDiff
 from ..errors import MocloneError, ServerConnectionError
-from ..names import check_identifier, quote
 from ..runs import RunLease, cache_root, run_is_alive
 from ..servers import RunningServer, choose_server
 from ..servers.process import reap_orphan_servers
@@ -285,14 +284,14 @@ class MocloneRun:
         self.records.add(self.run_id, DATABASE, name)
         manager = (client or self.admin).clone
         started = time.perf_counter()
-        if self.settings.diff and manager.lineage_diff:  # so a failure can list its rows exactly
+        if self.settings.diff_branches and manager.lineage_diff:  # a native diff on failure
             manager.branch_database(name, golden.database, snapshot_name=golden.snapshot)
         else:
             manager.clone_database(name, golden.database, snapshot_name=golden.snapshot)
         return time.perf_counter() - started
 
     def drop_clone(self, name: str, client: Optional[Client] = None) -> None:
-        (client or self.admin).execute(f"DROP DATABASE IF EXISTS {quote(check_identifier(name))}")
+        (client or self.admin).drop_database(name)
 
     def _clone_pool(self) -> Optional[ClonePool]:
         if self.settings.pool == 0:
