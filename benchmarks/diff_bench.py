@@ -30,8 +30,10 @@ def main() -> None:
         started = time.perf_counter()
         build(client, golden, args.rows)
         client.snapshots.create(snap, database=golden)
-        print(f"{client.info.describe()}: golden of {args.rows} rows built in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"{client.info.describe()}: golden of {args.rows} rows built in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         kinds = [("clone", client.clone.clone_database)]
         if client.clone.lineage_diff:
             kinds.append(("branch", client.clone.branch_database))
@@ -47,11 +49,14 @@ def main() -> None:
                     t0 = time.perf_counter()
                     diff = client.clone.diff(copy, golden, snap)
                     times.append(time.perf_counter() - t0)
-                changed = sum(t.inserted_count + t.updated_count + t.deleted_count
-                              for t in diff.tables)
-                print(f"  diff of a {kind}, {'3 rows touched' if touched else 'untouched':>14}: "
-                      f"median {statistics.median(times) * 1000:7.1f} ms, "
-                      f"max {max(times) * 1000:7.1f} ms ({changed} changed rows found)")
+                changed = sum(
+                    t.inserted_count + t.updated_count + t.deleted_count for t in diff.tables
+                )
+                print(
+                    f"  diff of a {kind}, {'3 rows touched' if touched else 'untouched':>14}: "
+                    f"median {statistics.median(times) * 1000:7.1f} ms, "
+                    f"max {max(times) * 1000:7.1f} ms ({changed} changed rows found)"
+                )
     finally:
         for name in reversed(made):
             client.execute(f"DROP DATABASE IF EXISTS `{name}`")

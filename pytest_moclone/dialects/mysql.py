@@ -69,7 +69,7 @@ class DatabasePlan:
     triggers: list[str] = field(default_factory=list)  # CREATE TRIGGER, source-qualified
     routines: list[str] = field(default_factory=list)  # SHOW CREATE PROCEDURE/FUNCTION
 
-    def statements(self, target: str) -> list[str]:
+    def statements(self, target: str, *, frozen: bool = False) -> list[str]:
         """The statements that re-create this database as ``target`` (a new database)."""
         dst = quote(target)
         repoint = _repointer(self.database, target)
@@ -79,6 +79,10 @@ class DatabasePlan:
         out += [_create_table_as(t.create_sql, TableName(t.name, target)) for t in self.tables]
         # One transaction: every table is read at one point in time (InnoDB locks what
         # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
+        # A snapshot's frozen copy has no writers: plain reads, without those locks, are
+        # consistent there and 13-18% faster (docs/performance.md).
+        if frozen:
+            out.append("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         out.append("START TRANSACTION")
         out += [
             _copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
@@ -232,8 +236,11 @@ class MySQLDialect(Dialect):
         snapshot: Optional[SnapshotInfo],
         branch: bool = False,
     ) -> None:
-        plan = read_plan(ex, source) if snapshot is None else self._frozen_plan(ex, snapshot)
-        self._run_copy(ex, plan.statements(target), created_database=target)
+        if snapshot is None:
+            statements = read_plan(ex, source).statements(target)
+        else:
+            statements = self._frozen_plan(ex, snapshot).statements(target, frozen=True)
+        self._run_copy(ex, statements, created_database=target)
 
     def diff_database(
         self,
