@@ -17,35 +17,40 @@ def numbers(client: Client, count: int) -> str:
 
 def build(client: Client, database: str, rows: int) -> None:
     """Create ``database`` with ``rows`` rows spread over the 20 tables."""
-    per_table = max(1, rows // TABLES)
     client.execute(f"CREATE DATABASE `{database}`")
     with client.connect_to(database) as db:
-        for i in range(TABLES):
-            parent = (
-                f", CONSTRAINT fk_{i:02d} FOREIGN KEY (parent_id) REFERENCES t{i - 1:02d} (id)"
-                if i
-                else ""
-            )
-            db.execute(
-                f"CREATE TABLE t{i:02d} (id INT PRIMARY KEY AUTO_INCREMENT, parent_id INT, "
-                f"name VARCHAR(40), amount DECIMAL(10, 2), created DATE, KEY ix_amount (amount)"
-                f"{parent})"
-            )
-            db.execute(
-                f"INSERT INTO t{i:02d} (id, parent_id, name, amount, created) "
-                f"SELECT n, {'n' if i else 'NULL'}, CONCAT('name-', n), n % 1000, '2026-01-01' "
-                f"FROM {numbers(client, per_table)}"
-            )
-        db.execute(
-            "CREATE VIEW v_summary AS SELECT a.id, a.name, b.amount FROM t00 a "
-            "JOIN t01 b ON b.parent_id = a.id"
+        fill(db, rows)
+
+
+def fill(db: Client, rows: int) -> None:
+    """Fill the database ``db`` is connected to (also the suite benchmark's golden hook)."""
+    per_table = max(1, rows // TABLES)
+    for i in range(TABLES):
+        parent = (
+            f", CONSTRAINT fk_{i:02d} FOREIGN KEY (parent_id) REFERENCES t{i - 1:02d} (id)"
+            if i
+            else ""
         )
-        if client.dialect != "matrixone":  # MatrixOne has no triggers
-            db.execute("CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, n INT)")
-            db.execute(
-                "CREATE TRIGGER t19_audit AFTER INSERT ON t19 FOR EACH ROW "
-                "INSERT INTO audit (n) VALUES (NEW.id)"
-            )
+        db.execute(
+            f"CREATE TABLE t{i:02d} (id INT PRIMARY KEY AUTO_INCREMENT, parent_id INT, "
+            f"name VARCHAR(40), amount DECIMAL(10, 2), created DATE, KEY ix_amount (amount)"
+            f"{parent})"
+        )
+        db.execute(
+            f"INSERT INTO t{i:02d} (id, parent_id, name, amount, created) "
+            f"SELECT n, {'n' if i else 'NULL'}, CONCAT('name-', n), n % 1000, '2026-01-01' "
+            f"FROM {numbers(db, per_table)}"
+        )
+    db.execute(
+        "CREATE VIEW v_summary AS SELECT a.id, a.name, b.amount FROM t00 a "
+        "JOIN t01 b ON b.parent_id = a.id"
+    )
+    if db.dialect != "matrixone":  # MatrixOne has no triggers
+        db.execute("CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, n INT)")
+        db.execute(
+            "CREATE TRIGGER t19_audit AFTER INSERT ON t19 FOR EACH ROW "
+            "INSERT INTO audit (n) VALUES (NEW.id)"
+        )
 
 
 def touch(client: Client, database: str) -> None:
