@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from .diff import DatabaseDiff
-from .errors import CloneError, QueryError
+from .errors import CloneError, QueryError, server_refused
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
 if TYPE_CHECKING:
@@ -82,11 +82,7 @@ class CloneManager:
                 self.client, target, base, snapshot, result, max_rows
             )
         except QueryError as exc:
-            raise CloneError(
-                f"{what}: {_cause(exc)}",
-                server_code=exc.server_code,
-                server_message=exc.server_message,
-            ) from exc
+            raise server_refused(CloneError, what, exc) from exc
 
     def clone_database(
         self,
@@ -214,21 +210,9 @@ class CloneManager:
         try:
             clone()  # type: ignore[operator]
         except QueryError as exc:
-            raise CloneError(
-                f"{what}: {_cause(exc)}",
-                server_code=exc.server_code,
-                server_message=exc.server_message,
-            ) from exc
+            raise server_refused(CloneError, what, exc) from exc
         log.debug(
             "%s took %.1f ms",
             what.replace("cannot clone", "clone"),
             (time.perf_counter() - started) * 1000,
         )
-
-
-def _cause(exc: QueryError) -> str:
-    """The server's reason in words, with its code."""
-    code, text = exc.server_code, exc.server_message or str(exc)
-    if code in (1007, 1050):
-        return f"{text} (use if_not_exists=True)"
-    return f"the server said ({code}) {text}"

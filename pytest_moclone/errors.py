@@ -6,7 +6,7 @@ reachable as ``server_code`` / ``server_message`` and as ``__cause__``.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TypeVar
 
 
 class MocloneError(Exception):
@@ -23,6 +23,19 @@ class MocloneError(Exception):
         self.message = message
         self.server_code = server_code
         self.server_message = server_message
+
+
+E = TypeVar("E", bound="MocloneError")
+
+
+def server_refused(cls: type[E], what: str, exc: MocloneError) -> E:
+    """``cls`` saying "<what>: the server said (code) text", the server's code kept."""
+    cause = exc.server_message or str(exc)
+    if exc.server_code in (1007, 1050):  # already exists: say what to do about it
+        reason = f"{cause} (use if_not_exists=True)"
+    else:
+        reason = f"the server said ({exc.server_code}) {cause}"
+    return cls(f"{what}: {reason}", server_code=exc.server_code, server_message=exc.server_message)
 
 
 class InvalidNameError(MocloneError, ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from .errors import QueryError, SnapshotError
+from .errors import QueryError, SnapshotError, server_refused
 from .names import check_identifier, check_not_system, check_snapshot_name
 
 if TYPE_CHECKING:
@@ -60,11 +60,7 @@ class SnapshotManager:
         try:
             dialect.create_snapshot(ex, name, database, table)
         except QueryError as exc:
-            raise SnapshotError(
-                f"{what}: the server said ({exc.server_code}) {exc.server_message}",
-                server_code=exc.server_code,
-                server_message=exc.server_message,
-            ) from exc
+            raise server_refused(SnapshotError, what, exc) from exc
         created = dialect.list_snapshots(ex, name)
         if not created:
             raise SnapshotError(f"{what}: the server accepted it but does not list it")
@@ -84,11 +80,7 @@ class SnapshotManager:
         try:
             self._dialect.drop_snapshot(self.executor, found[0])
         except QueryError as exc:
-            raise SnapshotError(
-                f"{what}: the server said ({exc.server_code}) {exc.server_message}",
-                server_code=exc.server_code,
-                server_message=exc.server_message,
-            ) from exc
+            raise server_refused(SnapshotError, what, exc) from exc
         return True
 
     def get(self, name: str) -> Optional[SnapshotInfo]:

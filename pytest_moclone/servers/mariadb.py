@@ -17,7 +17,7 @@ from typing import Optional
 
 from ..errors import ServerStartError
 from .base import RunningServer
-from .process import free_port, log_tail, start_process, wait_until_ready
+from .process import free_port, launch, log_tail
 
 _SEARCH = ("/usr/sbin", "/usr/libexec", "/usr/local/mysql/bin", "/usr/local/sbin")
 INSTALL_HINT = "apt-get install mariadb-server (Debian/Ubuntu), or give a server with --mo-url"
@@ -133,32 +133,18 @@ def start_mariadb(
         *FAST_FLAGS,
         *_as_root(),
     ]
-    proc, pid_file = start_process(argv, kind=flavour, workdir=workdir, owner_run_id=owner_run_id)
-    server = RunningServer(
+    server = launch(
+        argv,
         kind="mariadb",
-        url=f"mysql://root@127.0.0.1:{port}/",
-        description="",
-        pid=proc.pid,
         workdir=workdir,
-        marker=str(workdir),
-        pid_file=pid_file,
+        owner_run_id=owner_run_id,
+        port=port,
+        password="",
+        what=f"the private {_NAMES[flavour]} server ({binary})",
+        timeout=timeout,
         data_dir=data_dir,
     )
-    try:
-        wait_until_ready(
-            "127.0.0.1",
-            port,
-            "root",
-            "",
-            what=f"the private {_NAMES[flavour]} server ({binary})",
-            timeout=timeout,
-            log_path=log,
-            proc=proc,
-        )
-    except BaseException:
-        server.stop()
-        raise
-    server.startup_seconds = time.monotonic() - started
+    server.startup_seconds = time.monotonic() - started  # initialising the data folder too
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
     shown = next((w for w in version if w[:1].isdigit()), "")
     kept = f", data kept in {datadir}" if data_dir is not None else ""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Optional
 
 from ..errors import ServerStartError
 from .base import RunningServer
-from .process import free_port_block, start_process, wait_until_ready
+from .process import free_port_block, launch
 
 PORT_SPAN = 202
 SQL_OFFSET = 10
@@ -123,39 +122,18 @@ def start_matrixone(
         data_dir.mkdir(parents=True, exist_ok=True)
     for name, text in render_launch_files(workdir, base, version, data_dir).items():
         (workdir / name).write_text(text, encoding="utf-8")
-    started = time.monotonic()
-    proc, pid_file = start_process(
+    server = launch(
         [str(binary), "-launch", str(workdir / "launch.toml")],
         kind="matrixone",
         workdir=workdir,
         owner_run_id=owner_run_id,
-    )
-    port = base + SQL_OFFSET
-    server = RunningServer(
-        kind="matrixone",
-        url=f"mysql://root:111@127.0.0.1:{port}/",
-        description="",
-        pid=proc.pid,
-        workdir=workdir,
-        marker=str(workdir),
-        pid_file=pid_file,
+        port=base + SQL_OFFSET,
+        password="111",
+        what=f"the private MatrixOne ({binary})",
+        timeout=timeout,
         data_dir=data_dir,
     )
-    try:
-        wait_until_ready(
-            "127.0.0.1",
-            port,
-            "root",
-            "111",
-            what=f"the private MatrixOne ({binary})",
-            timeout=timeout,
-            log_path=workdir / "server.log",
-            proc=proc,
-        )
-    except BaseException:
-        server.stop()
-        raise
-    server.startup_seconds = time.monotonic() - started
+    port = base + SQL_OFFSET
     shown = ".".join(map(str, version)) if version else "(unknown version)"
     kept = f", data kept in {data_dir}" if data_dir is not None else ""
     server.description = f"private MatrixOne {shown} ({binary}), port {port}{kept}"

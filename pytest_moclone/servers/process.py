@@ -25,6 +25,7 @@ import pymysql
 
 from ..errors import ServerStartError
 from ..runs import cache_root
+from .base import RunningServer
 
 
 def _port_free(port: int) -> bool:
@@ -162,6 +163,50 @@ def wait_until_ready(
                 f"{log_tail(log_path)}"
             )
         time.sleep(0.2)
+
+
+def launch(
+    argv: Sequence[str],
+    *,
+    kind: str,
+    workdir: Path,
+    owner_run_id: str,
+    port: int,
+    password: str,
+    what: str,
+    timeout: float,
+    data_dir: Optional[Path],
+) -> RunningServer:
+    """Start a private server and wait until it runs DDL; stopped again if it never does."""
+    started = time.monotonic()
+    proc, pid_file = start_process(argv, kind=kind, workdir=workdir, owner_run_id=owner_run_id)
+    auth = f"root:{password}" if password else "root"
+    server = RunningServer(
+        kind=kind,
+        url=f"mysql://{auth}@127.0.0.1:{port}/",
+        description="",
+        pid=proc.pid,
+        workdir=workdir,
+        marker=str(workdir),
+        pid_file=pid_file,
+        data_dir=data_dir,
+    )
+    try:
+        wait_until_ready(
+            "127.0.0.1",
+            port,
+            "root",
+            password,
+            what=what,
+            timeout=timeout,
+            log_path=workdir / "server.log",
+            proc=proc,
+        )
+    except BaseException:
+        server.stop()
+        raise
+    server.startup_seconds = time.monotonic() - started
+    return server
 
 
 def _cmdline(pid: int) -> str:
