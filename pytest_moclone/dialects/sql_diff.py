@@ -57,18 +57,8 @@ def shapes(client: Client, database: str) -> dict[str, Shape]:
 def primary_keys(
     client: Client, database: str, tables: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
-    if client.dialect == "matrixone":  # its information_schema has no key columns: ask SHOW KEYS
-        found: dict[str, tuple[str, ...]] = {}
-        for table in tables:
-            names, rows = client.query(f"SHOW KEYS FROM {quote(database)}.{quote(table)}")
-            index = {n.lower(): i for i, n in enumerate(names)}
-            key = [
-                (int(r[index["seq_in_index"]]), str(r[index["column_name"]]))
-                for r in rows
-                if str(r[index["key_name"]]).upper() == "PRIMARY"
-            ]
-            found[table] = tuple(c for _, c in sorted(key) if not c.startswith("__mo_"))
-        return found
+    if client.dialect == "matrixone":
+        return _matrixone_primary_keys(client, database)
     rows = client.execute(
         "SELECT table_name, column_name FROM information_schema.statistics "
         "WHERE table_schema = %s AND index_name = 'PRIMARY' ORDER BY table_name, seq_in_index",
@@ -80,6 +70,35 @@ def primary_keys(
     return {t: tuple(c) for t, c in keys.items()}
 
 
+def _matrixone_primary_keys(client: Client, database: str) -> dict[str, tuple[str, ...]]:
+    """MatrixOne's information_schema has no key columns; its catalog marks them, in one query.
+
+    A composite key shows only as the hidden ``__mo_cpkey_col`` (then SHOW KEYS names its parts);
+    a table without a key has a hidden ``__mo_fake_pk_col``.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    composite = []
+    for table, column in client.execute(
+        "SELECT att_relname, attname FROM mo_catalog.mo_columns "
+        "WHERE att_database = %s AND att_constraint_type = 'p' ORDER BY att_relname, attnum",
+        (database,),
+    ):
+        if column == "__mo_cpkey_col":
+            composite.append(str(table))
+        elif column != "__mo_fake_pk_col":
+            found[str(table)] = (*found.get(str(table), ()), str(column))
+    for table in composite:
+        names, rows = client.query(f"SHOW KEYS FROM {quote(database)}.{quote(table)}")
+        index = {n.lower(): i for i, n in enumerate(names)}
+        parts = sorted(
+            (int(r[index["seq_in_index"]]), str(r[index["column_name"]]))
+            for r in rows
+            if str(r[index["key_name"]]).upper() == "PRIMARY"
+        )
+        found[table] = tuple(c for _, c in parts if not c.startswith("__mo_"))
+    return found
+
+
 def schema_changes(
     target: dict[str, Shape], base: dict[str, Shape], diff: DatabaseDiff
 ) -> list[str]:
@@ -89,6 +108,109 @@ def schema_changes(
     common = sorted(set(target) & set(base))
     diff.altered = [t for t in common if target[t] != base[t]]
     return [t for t in common if t not in diff.altered]
+
+
+ColumnDefinition = tuple[str, str, str, object, str]  # name, type, nullable, default, extra
+IndexDefinition = tuple[str, bool, tuple[str, ...]]  # name, unique, columns (with prefix lengths)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A table's columns with every attribute, and its indexes: what "altered" compares."""
+
+    columns: tuple[ColumnDefinition, ...]
+    indexes: frozenset[IndexDefinition]
+
+
+def definitions(client: Client, database: str) -> dict[str, Definition]:
+    """Every base table's definition, from information_schema (two queries; MatrixOne too)."""
+    rows = client.execute(
+        "SELECT c.table_name, c.column_name, c.column_type, c.is_nullable, c.column_default, "
+        "c.extra FROM information_schema.columns c JOIN information_schema.tables t "
+        "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+        "AND t.table_type = 'BASE TABLE' WHERE c.table_schema = %s "
+        "ORDER BY c.table_name, c.ordinal_position",
+        (database,),
+    )
+    columns: dict[str, list[ColumnDefinition]] = {}
+    for table, column, kind, nullable, default, extra in rows:
+        if isinstance(default, str) and default.lower() == "null":
+            # MariaDB writes "no default" as NULL; MatrixOne as None in a table and as "null"
+            # in its clone or branch (live, v3.0.18 and v4.2.0)
+            default = None
+        if not str(column).startswith("__mo_"):
+            columns.setdefault(str(table), []).append(
+                (str(column), str(kind).lower(), str(nullable).upper(), default, str(extra or ""))
+            )
+    parts: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    unique: dict[tuple[str, str], bool] = {}
+    for table, index, non_unique, seq, column, sub_part in client.execute(
+        "SELECT table_name, index_name, non_unique, seq_in_index, column_name, sub_part "
+        "FROM information_schema.statistics WHERE table_schema = %s",
+        (database,),
+    ):
+        name = str(column) + (f"({sub_part})" if sub_part else "")
+        parts.setdefault((str(table), str(index)), []).append((int(seq), name))
+        unique[(str(table), str(index))] = not int(non_unique)
+    indexes: dict[str, set[IndexDefinition]] = {}
+    for (table, index), cols in parts.items():
+        names = tuple(c for _, c in sorted(cols) if not c.startswith("__mo_"))
+        indexes.setdefault(table, set()).add((index, unique[(table, index)], names))
+    return {
+        t: Definition(tuple(cols), frozenset(indexes.get(t, ()))) for t, cols in columns.items()
+    }
+
+
+def _column_words(column: ColumnDefinition) -> str:
+    _name, kind, nullable, default, extra = column
+    words = kind + (" NOT NULL" if nullable == "NO" else " NULL")
+    if default is not None:
+        words += f" DEFAULT {default}"
+    return words + (f" {extra}" if extra else "")
+
+
+def _index_words(index: IndexDefinition) -> str:
+    name, unique, columns = index
+    kind = "primary key" if name == "PRIMARY" else ("unique index" if unique else "index")
+    named = "" if name == "PRIMARY" else f" `{name}`"
+    return f"{kind}{named} ({', '.join(columns)})"
+
+
+def describe_alteration(new: Definition, old: Definition) -> list[str]:
+    """What changed from ``old`` to ``new``, one short line per column or index."""
+    lines = []
+    before = {c[0]: c for c in old.columns}
+    after = {c[0]: c for c in new.columns}
+    for name, column in after.items():
+        if name not in before:
+            lines.append(f"column `{name}` added: {_column_words(column)}")
+        elif column != before[name]:
+            was, now = _column_words(before[name]), _column_words(column)
+            lines.append(f"column `{name}` changed: {was} -> {now}")
+    lines += [f"column `{name}` dropped" for name in before if name not in after]
+    old_indexes = {i[0]: i for i in old.indexes}
+    new_indexes = {i[0]: i for i in new.indexes}
+    for name, index in sorted(new_indexes.items()):
+        if name not in old_indexes:
+            lines.append(f"{_index_words(index)} added")
+        elif index != old_indexes[name]:
+            lines.append(f"{_index_words(old_indexes[name])} -> ({', '.join(index[2])})")
+    lines += [
+        f"{_index_words(index)} dropped"
+        for name, index in sorted(old_indexes.items())
+        if name not in new_indexes
+    ]
+    return lines
+
+
+def record_alterations(client: Client, target: str, base: str, diff: DatabaseDiff) -> None:
+    """Add the tables whose definitions differ (an index, a default, ...) to ``diff.altered``,
+    with what changed in each (``diff.altered_details``)."""
+    ours, theirs = definitions(client, target), definitions(client, base)
+    for table in sorted(set(ours) & set(theirs)):
+        if ours[table] != theirs[table]:
+            diff.altered_details[table] = describe_alteration(ours[table], theirs[table])
+    diff.altered = sorted(set(diff.altered) | set(diff.altered_details))
 
 
 def checksums(client: Client, refs: Sequence[str]) -> list[object]:
@@ -235,6 +357,7 @@ def diff_databases(
     """The whole plain-SQL diff of ``target`` against the tables ``base_ref`` names."""
     ours, theirs = shapes(client, target), shapes(client, base)
     comparable = schema_changes(ours, theirs, diff)
+    record_alterations(client, target, base, diff)
     skip = unchanged_by_checksum(client, target, comparable, base_ref, base_sums)
     for table in comparable:
         if table in skip:
@@ -242,10 +365,35 @@ def diff_databases(
         new, old = f"{quote(target)}.{quote(table)}", base_ref(table)
         if client.dialect != "matrixone":  # a large changed table: only its changed buckets
             part = narrow(client, new, old, base, table, ours[table], base_sums)
-            if part.unchanged:
-                continue
             new, old = part.target, part.base
         found = diff_table(client, new, old, table, ours[table], limit)
         if found.changed:
             diff.tables.append(found)
+    for table in diff.altered:
+        shape = shared_shape(ours[table], theirs[table]) if table not in comparable else None
+        if shape is None:  # only an index or a default changed (compared above), or nothing shared
+            continue
+        new, old = f"{quote(target)}.{quote(table)}", base_ref(table)
+        if client.dialect != "matrixone":
+            part = narrow(client, new, old, base, table, shape, base_sums)
+            new, old = part.target, part.base
+        found = diff_table(client, new, old, table, shape, limit)
+        if found.changed:
+            how = "by key" if shape.key else "as whole rows"
+            note = f"definition changed: rows compared {how} on the columns both sides have"
+            found.note = note + (f"; {found.note}" if found.note else "")
+            diff.tables.append(found)
+    diff.tables.sort(key=lambda t: t.table)
     return diff
+
+
+def shared_shape(new: Shape, old: Shape) -> Optional[Shape]:
+    """The columns both versions of an altered table have (in the new order), keyed as before if
+    the key survived; None when no column is shared."""
+    kept = {c for c, _ in old.columns}
+    columns = tuple((c, kind) for c, kind in new.columns if c in kept)
+    if not columns:
+        return None
+    names = {c for c, _ in columns}
+    key = new.key if new.key == old.key and set(new.key) <= names else ()
+    return Shape(columns, key)
