@@ -50,6 +50,8 @@ class DatabaseDiff:
     created: list[str] = field(default_factory=list)  # tables only in the target
     dropped: list[str] = field(default_factory=list)  # tables only in the base
     altered: list[str] = field(default_factory=list)  # tables whose definition differs
+    #: what changed in each altered table, in words ("column `x` added: int NULL", ...)
+    altered_details: dict[str, list[str]] = field(default_factory=dict)
     cumulative: bool = False  # a worker database: several tests' changes together
 
     @property
@@ -118,7 +120,7 @@ def format_diff(diff: DatabaseDiff, max_rows: int = 5) -> str:
         shown = min(len(t.inserted), max_rows) + min(len(t.updated), max_rows)
         shown += min(len(t.deleted), max_rows)
         hidden = t.inserted_count + t.updated_count + t.deleted_count - shown
-        if hidden > 0 and not t.note:
+        if hidden > 0:
             lines.append(f"      ... and {hidden} more (--mo-diff-rows N shows more)")
         if t.note:
             lines.append(f"      ({t.note})")
@@ -129,4 +131,6 @@ def format_diff(diff: DatabaseDiff, max_rows: int = 5) -> str:
     ):
         if names:
             lines.append(f"  tables {label}: {', '.join(names)}")
+    for table in diff.altered:
+        lines += [f"      {table}: {change}" for change in diff.altered_details.get(table, [])]
     return "\n".join(lines)

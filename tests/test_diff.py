@@ -111,3 +111,159 @@ def test_a_diff_against_a_missing_database_is_an_error(admin: Client, golden, fr
 
 def test_lineage_is_native_on_matrixone_only(admin: Client) -> None:
     assert admin.clone.lineage_diff is (on_matrixone(admin) and admin.info.at_least(3, 0, 5))
+
+
+def test_a_plain_clone_is_compared_in_sql_with_the_same_result(
+    admin: Client, golden, fresh_name
+) -> None:
+    db, snap, _branch = golden
+    copy = fresh_name("clone")
+    admin.clone.clone_database(copy, db, snap)  # no lineage on MatrixOne: the SQL comparison
+    admin.execute(f"INSERT INTO {copy}.t VALUES (4, 'd', 4)")
+    admin.execute(f"UPDATE {copy}.t SET n = NULL WHERE id = 1")
+    admin.execute(f"DELETE FROM {copy}.t WHERE id = 3")
+    (t,) = admin.clone.diff(copy, db, snap).tables
+    assert (t.inserted, t.deleted) == ([{"id": 4, "v": "d", "n": 4}], [{"id": 3, "v": "c", "n": 3}])
+    assert t.updated == [({"id": 1, "v": "a", "n": 1}, {"id": 1, "v": "a", "n": None})]
+
+
+def test_a_diff_inside_a_session_sees_the_sessions_own_changes(admin: Client, golden) -> None:
+    # MatrixOne v4.2.0 runs DATA BRANCH DIFF in a transaction without seeing its uncommitted
+    # rows, v3.0.18 refuses it: inside a session the tables are compared in SQL.
+    db, snap, branch = golden
+    copy = branch()
+    with admin.session() as session:
+        session.execute(f"INSERT INTO {copy}.t VALUES (5, 'e', 5)")
+        (t,) = session.clone.diff(copy, db, snap).tables
+        assert t.inserted == [{"id": 5, "v": "e", "n": 5}] and t.inserted_count == 1
+
+
+def test_a_copy_diffed_against_another_database_than_its_source(
+    admin: Client, golden, fresh_name
+) -> None:
+    db, snap, branch = golden
+    twin = fresh_name("twin")
+    admin.clone.clone_database(twin, db, snap)  # same rows, but not the branch's ancestor
+    copy = branch()
+    admin.execute(f"DELETE FROM {copy}.t WHERE id = 1")
+    (t,) = admin.clone.diff(copy, twin).tables  # on MatrixOne: no lineage to twin, so SQL
+    assert (t.inserted_count, t.updated_count, t.deleted_count) == (0, 0, 1)
+    assert t.deleted == [{"id": 1, "v": "a", "n": 1}]
+
+
+def test_a_golden_changed_after_the_copy_shows_against_its_present_state(
+    admin: Client, golden
+) -> None:
+    db, snap, branch = golden
+    copy = branch()
+    admin.execute(f"UPDATE {db}.t SET v = 'now' WHERE id = 1")
+    (t,) = admin.clone.diff(copy, db).tables  # no snapshot: the golden as it is now
+    assert t.updated == [({"id": 1, "v": "now", "n": 1}, {"id": 1, "v": "a", "n": 1})]
+    assert admin.clone.diff(copy, db, snap).is_empty  # and nothing against the snapshot
+
+
+def test_an_added_index_makes_the_table_altered_and_says_how(admin: Client, golden) -> None:
+    db, snap, branch = golden
+    copy = branch()
+    admin.execute(f"CREATE INDEX ix_n ON {copy}.t (n)")
+    diff = admin.clone.diff(copy, db, snap)
+    assert diff.altered == ["t"] and diff.tables == []
+    assert diff.altered_details == {"t": ["index `ix_n` (n) added"]}
+
+
+def test_rows_of_a_table_with_an_added_column(admin: Client, golden) -> None:
+    db, snap, branch = golden
+    copy = branch()
+    admin.execute(f"ALTER TABLE {copy}.t ADD COLUMN extra INT")
+    admin.execute(f"UPDATE {copy}.t SET v = 'X' WHERE id = 1")
+    diff = admin.clone.diff(copy, db, snap)
+    assert diff.altered == ["t"]
+    (detail,) = diff.altered_details["t"]
+    assert detail.startswith("column `extra` added: int")
+    (t,) = diff.tables
+    if on_matrixone(admin) and not admin.info.at_least(4, 0, 0):
+        # v3.0.18 gives the altered table a new id without lineage, and cannot DIFF it
+        assert t.note == "definition changed: rows not compared"
+        assert (t.inserted_count, t.updated_count, t.deleted_count) == (0, 0, 0)
+        return
+    assert (t.inserted_count, t.updated_count, t.deleted_count) == (0, 1, 0)
+    ((old, new),) = t.updated
+    assert (old or {})["v"] == "a" and new["v"] == "X" and new["id"] == 1
+
+
+@pytest.mark.mariadb_only
+def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
+    admin: Client, golden, fresh_name, snapshot_name, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if on_matrixone(admin):
+        pytest.skip("the bucketed comparison is for MySQL/MariaDB (MatrixOne uses DATA BRANCH)")
+    from pytest_moclone.dialects import mysql_diff
+    from pytest_moclone.dialects.mysql import frozen_database_name
+
+    db = fresh_name("big")
+    admin.execute(f"CREATE DATABASE {db}")
+    admin.execute(f"CREATE TABLE {db}.n (id INT PRIMARY KEY, v VARCHAR(10), x INT)")
+    admin.execute(f"CREATE TABLE {db}.s (k VARCHAR(10) PRIMARY KEY, v VARCHAR(10))")
+    admin.execute(f"CREATE TABLE {db}.w (a INT, b VARCHAR(10))")  # no key: hash of whole rows
+    admin.execute(f"INSERT INTO {db}.n SELECT seq, CONCAT('v', seq), seq FROM {db}.seq_1_to_200")
+    admin.execute(f"INSERT INTO {db}.s SELECT CONCAT('k', seq), 'v' FROM {db}.seq_1_to_200")
+    admin.execute(f"INSERT INTO {db}.w SELECT seq % 50, 'w' FROM {db}.seq_1_to_200")
+    snap = snapshot_name("big")
+    admin.snapshots.create(snap, database=db)
+    frozen = frozen_database_name(snap)
+    admin.execute(f"ANALYZE TABLE {frozen}.n, {frozen}.s, {frozen}.w")  # row estimates
+    monkeypatch.setattr(mysql_diff, "NARROW_FROM_ROWS", 10)
+    monkeypatch.setattr(mysql_diff, "ROWS_PER_BUCKET", 4)
+    copy = fresh_name("bigcopy")
+    admin.clone.clone_database(copy, db, snap)
+    admin.execute(f"INSERT INTO {copy}.n VALUES (500, 'new', 1), (-3, 'neg', 1)")
+    admin.execute(f"UPDATE {copy}.n SET v = 'V7' WHERE id = 7")  # only the case changes
+    admin.execute(f"UPDATE {copy}.n SET x = NULL WHERE id = 150")
+    admin.execute(f"DELETE FROM {copy}.n WHERE id = 99")
+    admin.execute(f"UPDATE {copy}.s SET v = NULL WHERE k = 'k42'")
+    admin.execute(f"DELETE FROM {copy}.w WHERE a = 7 LIMIT 1")
+    issued: list[str] = []
+    execute = Client.execute
+
+    def spy(self: Client, sql: str, params=None):  # type: ignore[no-untyped-def]
+        issued.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(Client, "execute", spy)
+    diff = admin.clone.diff(copy, db, snap, max_rows=10)
+    narrowed = [sql for sql in issued if "(SELECT" in sql and "LEFT JOIN" in sql]
+    assert any(" BETWEEN " in sql for sql in narrowed)  # integer key: ranges of it
+    assert any("WEIGHT_STRING" in sql for sql in narrowed)  # text key: hash classes of it
+    assert any("IFNULL" in sql for sql in issued if "UNION ALL" in sql)  # no key: of the rows
+    n, s, w = diff.tables
+    assert sorted(r["id"] for r in n.inserted) == [-3, 500]
+    assert sorted((new["id"], old and old["v"], new["v"], new["x"]) for old, new in n.updated) == [
+        (7, "v7", "V7", 7),
+        (150, "v150", "v150", None),
+    ]
+    assert n.deleted == [{"id": 99, "v": "v99", "x": 99}]
+    assert s.updated == [({"k": "k42", "v": "v"}, {"k": "k42", "v": None})]
+    assert (w.inserted_count, w.deleted_count, w.deleted) == (0, 1, [{"a": 7, "b": "w"}])
+
+
+@pytest.mark.matrixone_only
+def test_many_native_changes_keep_exact_counts_with_bounded_rows(
+    admin: Client, golden, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not admin.clone.lineage_diff:
+        pytest.skip("the native DATA BRANCH diff: MatrixOne 3.0.5 or later only")
+    from pytest_moclone.dialects import matrixone_diff
+
+    db, snap, branch = golden
+    copy = branch()
+    admin.execute(f"INSERT INTO {copy}.t VALUES (4, 'd', 4), (5, 'e', 5), (6, 'f', 6)")
+    admin.execute(f"DELETE FROM {copy}.t WHERE id = 1")
+    monkeypatch.setattr(matrixone_diff, "ROWS_READ_AT_MOST", 2)  # OUTPUT LIMIT 2
+    (t,) = admin.clone.diff(copy, db, snap).tables
+    assert (t.inserted_count, t.deleted_count) == (3, 1)
+    assert len(t.inserted) + len(t.deleted) == 2 and t.truncated
+    assert t.note == "rows shown are from the first 2 changes the server listed"
+    monkeypatch.setattr(matrixone_diff, "ROWS_SCANNED_AT_MOST", 3)  # too many to read rows
+    (t,) = admin.clone.diff(copy, db, snap).tables
+    assert (t.inserted_count, t.deleted_count, t.inserted, t.deleted) == (3, 1, [], [])
+    assert t.note == "counts only: rows are read when at most 3 changed"

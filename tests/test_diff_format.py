@@ -60,3 +60,33 @@ def test_values_read_like_sql_and_long_ones_are_shortened() -> None:
     assert sql_literal(decimal.Decimal("1.50")) == "1.50"
     assert sql_literal(dt.date(2026, 11, 25)) == "'2026-11-25'"
     assert sql_literal("x" * 100).endswith("...") and len(sql_literal("x" * 100)) == 40
+
+
+def test_what_changed_in_an_altered_table_is_listed_under_it() -> None:
+    diff = DatabaseDiff(
+        "c",
+        "g",
+        None,
+        altered=["t"],
+        altered_details={"t": ["column `extra` added: int(11) NULL", "index `ix_n` (n) added"]},
+    )
+    assert format_diff(diff).splitlines()[1:] == [
+        "  tables altered: t",
+        "      t: column `extra` added: int(11) NULL",
+        "      t: index `ix_n` (n) added",
+    ]
+
+
+def test_a_note_does_not_hide_how_many_rows_are_not_shown() -> None:
+    table = TableDiff("t", (), 3, inserted=[{"a": 1}], note="no primary key: rows compared whole")
+    lines = format_diff(DatabaseDiff("c", "g", None, tables=[table]), max_rows=1).splitlines()
+    assert lines[-2:] == [
+        "      ... and 2 more (--mo-diff-rows N shows more)",
+        "      (no primary key: rows compared whole)",
+    ]
+
+
+def test_an_update_without_a_key_shows_the_new_row() -> None:
+    table = TableDiff("nk", (), 0, 1, updated=[(None, {"a": 2, "b": "z"})])
+    text = format_diff(DatabaseDiff("c", "g", "s", tables=[table]))
+    assert "~ (a=2, b='z')  (old values unknown: the table has no key)" in text
