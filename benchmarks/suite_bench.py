@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--mo-binary")
     parser.add_argument("--tests", type=int, default=200)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--reuse-only", action="store_true", help="only the --mo-reuse figures")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="moclone-suite-"))
     (folder / "conftest.py").write_text(f"ROWS = {args.rows}\n" + CONFTEST)
@@ -85,7 +86,7 @@ def main() -> None:
         f"{args.url or args.mo_binary or 'a private MariaDB per run'}"
     )
     print(f"\n{'run':<34}{'wall s':>8}{'first test s':>14}")
-    for label, extra in (
+    for label, extra in () if args.reuse_only else (
         ("pool (default), serial", []),
         ("no pool, serial", ["--mo-pool=0"]),
         ("pool (default), -n 2", ["-n", "2"]),

@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..errors import ServerStartError
 from .base import RunningServer
-from .process import free_port_block, launch
+from .process import free_port_block, launch, port_free
 
 PORT_SPAN = 202
 SQL_OFFSET = 10
@@ -105,6 +105,24 @@ def render_launch_files(
     }
 
 
+def kept_base_port(data_dir: Path) -> int:
+    """The base port a kept data folder was made with: MatrixOne stores its services' addresses
+    there, so a restart must listen where it did before (on a new port it never gets ready)."""
+    record = data_dir / "moclone-base-port"
+    if not record.exists():
+        base = free_port_block(PORT_SPAN)
+        record.write_text(str(base), encoding="utf-8")
+        return base
+    base = int(record.read_text(encoding="utf-8"))
+    if not all(port_free(p) for p in range(base, base + PORT_SPAN + 1)):
+        raise ServerStartError(
+            f"the kept MatrixOne data folder {data_dir} listens on ports {base}-"
+            f"{base + PORT_SPAN}, and some are in use now; stop what uses them, or remove the "
+            "folder to start afresh (the golden is then rebuilt)"
+        )
+    return base
+
+
 def start_matrixone(
     binary: Path,
     *,
@@ -117,9 +135,11 @@ def start_matrixone(
         raise ServerStartError(f"no mo-service at {str(binary)!r}; {BINARY_HINT}")
     version = matrixone_version(binary)
     workdir = Path(tempfile.mkdtemp(prefix="moclone-matrixone-"))
-    base = free_port_block(PORT_SPAN)
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        base = kept_base_port(data_dir)
+    else:
+        base = free_port_block(PORT_SPAN)
     for name, text in render_launch_files(workdir, base, version, data_dir).items():
         (workdir / name).write_text(text, encoding="utf-8")
     server = launch(

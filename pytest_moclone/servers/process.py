@@ -28,8 +28,11 @@ from ..runs import cache_root
 from .base import RunningServer
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Nothing listens on ``port`` (connections lingering in TIME_WAIT do not count: servers
+    bind with SO_REUSEADDR, and so does this check)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -47,7 +50,7 @@ def free_port_block(size: int, *, low: int = 20000, high: int = 60000, tries: in
     """A base port B such that B .. B+size are all free on 127.0.0.1."""
     for _ in range(tries):
         base = random.randrange(low, high - size)
-        if all(_port_free(base + i) for i in range(size + 1)):
+        if all(port_free(base + i) for i in range(size + 1)):
             return base
     raise ServerStartError(f"found no block of {size + 1} free ports on 127.0.0.1")
 
