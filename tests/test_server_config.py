@@ -171,3 +171,36 @@ def test_a_lease_is_alive_while_held_and_dead_after_a_kill(tmp_path: Path) -> No
     holder.wait()
     holder.stdout.close()
     assert not run_is_alive(tmp_path, "other")
+
+
+def test_mariadb_data_folders_are_made_by_mariadb_install_db(tmp_path: Path) -> None:
+    from pytest_moclone.servers.mariadb import init_command
+
+    argv = init_command(
+        "/usr/sbin/mariadbd", "mariadb", tmp_path, "/usr/bin/mariadb-install-db", as_root=True
+    )
+    assert argv[0] == "/usr/bin/mariadb-install-db"
+    assert "--auth-root-authentication-method=normal" in argv and "--user=root" in argv
+    with pytest.raises(ServerStartError, match="no mariadb-install-db"):
+        init_command("/usr/sbin/mariadbd", "mariadb", tmp_path, None, as_root=False)
+
+
+def test_mysql_data_folders_are_made_by_the_server_itself(tmp_path: Path) -> None:
+    """MySQL is not installable here: its start-up differences are pinned instead."""
+    from pytest_moclone.servers.mariadb import init_command
+
+    argv = init_command("/usr/sbin/mysqld", "mysql", tmp_path, None, as_root=False)
+    assert argv == [
+        "/usr/sbin/mysqld",
+        "--no-defaults",
+        "--initialize-insecure",
+        f"--datadir={tmp_path}",
+    ]
+
+
+def test_the_dialect_of_a_mysql_server_is_the_emulation() -> None:
+    from pytest_moclone import parse_server_version
+    from pytest_moclone.dialects import MySQLDialect, dialect_for
+
+    dialect = dialect_for(parse_server_version("8.0.36", "MySQL Community Server - GPL"))
+    assert isinstance(dialect, MySQLDialect) and dialect.name == "mysql" and not dialect.native

@@ -68,28 +68,30 @@ def _as_root() -> list[str]:
     return ["--user=root"] if os.geteuid() == 0 else []
 
 
-def initialise(binary: str, flavour: str, datadir: Path, log: Path) -> None:
-    datadir.mkdir(parents=True, exist_ok=True)
+def init_command(
+    binary: str, flavour: str, datadir: Path, installer: Optional[str], as_root: bool
+) -> list[str]:
+    """How a fresh data folder is made: mariadb-install-db for MariaDB, and
+    ``mysqld --initialize-insecure`` (root without a password) for MySQL."""
+    user = ["--user=root"] if as_root else []
     if flavour == "mariadb":
-        installer = find_binary("mariadb-install-db", "mysql_install_db")
         if installer is None:
             raise ServerStartError(f"found {binary} but no mariadb-install-db; {INSTALL_HINT}")
-        argv = [
+        return [
             installer,
             "--no-defaults",
             f"--datadir={datadir}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
-            *_as_root(),
+            *user,
         ]
-    else:
-        argv = [
-            binary,
-            "--no-defaults",
-            "--initialize-insecure",
-            f"--datadir={datadir}",
-            *_as_root(),
-        ]
+    return [binary, "--no-defaults", "--initialize-insecure", f"--datadir={datadir}", *user]
+
+
+def initialise(binary: str, flavour: str, datadir: Path, log: Path) -> None:
+    datadir.mkdir(parents=True, exist_ok=True)
+    installer = find_binary("mariadb-install-db", "mysql_install_db")
+    argv = init_command(binary, flavour, datadir, installer, os.geteuid() == 0)
     with log.open("ab") as out:
         done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=300)
     if done.returncode != 0:
