@@ -80,7 +80,8 @@ def _matrixone_primary_keys(client: Client, database: str) -> dict[str, tuple[st
     composite = []
     for table, column in client.execute(
         "SELECT att_relname, attname FROM mo_catalog.mo_columns "
-        "WHERE att_database = %s AND att_constraint_type = 'p' ORDER BY att_relname, attnum",
+        "WHERE att_database = %s AND att_constraint_type = 'p' "
+        "AND account_id = current_account_id() ORDER BY att_relname, attnum",
         (database,),
     ):
         if column == "__mo_cpkey_col":
