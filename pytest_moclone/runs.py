@@ -30,13 +30,13 @@ def cache_root() -> Path:
 
 
 def new_run_id() -> str:
-    """8 lower-case characters: the time in base 36 (sortable) and randomness (unique)."""
+    """10 lower-case characters: the time in base 36 (sortable), then 6 random ones (unique)."""
     now = int(time.time())
     stamp = ""
     while now:
         now, digit = divmod(now, 36)
         stamp = _ALPHABET[digit] + stamp
-    return stamp[-4:] + "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    return stamp[-4:] + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
 def _lock_path(root: Path, run_id: str) -> Path:

@@ -127,7 +127,7 @@ def test_next_run_reaps_what_a_killed_run_left_and_only_that(inner, admin: Clien
     left = inner.leftovers()
     clone = (inner.pytester.path / "clone_made").read_text()
     assert clone in left and any("golden" in n for n in left), left
-    lookalike = f"{inner.prefix}_golden_zzzzzzzz"  # named like ours, but never recorded
+    lookalike = f"{inner.prefix}_golden_zzzzzzzzzz"  # named like ours, but never recorded
     admin.execute(f"CREATE DATABASE {lookalike}")
     (inner.pytester.path / "test_killed.py").unlink()
     inner.pytester.makepyfile(test_next="def test_ok(mo_clone_db):\n    pass\n")
