@@ -12,7 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 from urllib.parse import quote as urlquote
 from urllib.parse import unquote, urlsplit
 
@@ -91,6 +92,7 @@ class Client:
         *,
         connect_timeout: float = 10.0,
         read_timeout: Optional[float] = None,
+        datadir: Optional[Union[str, Path]] = None,
     ) -> None:
         if database is not None:
             check_identifier(database, "database name")
@@ -100,6 +102,10 @@ class Client:
         self.password = password
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self.datadir: Optional[Path] = Path(datadir) if datadir is not None else None
+        """The server's data folder as this process sees it, for a server this process owns (the
+        plugin's private MariaDB): emulated clones of large tables then copy InnoDB tablespace
+        files instead of rows (docs/how-it-works.md). Leave it unset for anyone else's server."""
         self._conn = self._connect(database)
         self._database = database
         self._session: Optional[Session] = None
@@ -179,6 +185,7 @@ class Client:
             database,
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
+            datadir=self.datadir,
         )
 
     @property

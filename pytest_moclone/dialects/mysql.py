@@ -14,6 +14,7 @@ snapshot. The plan of a frozen copy cannot change, so it is read once and cached
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,14 @@ from typing import TYPE_CHECKING, Optional
 
 from ..errors import SnapshotError
 from ..names import TableName, literal, quote
+from . import tablespaces
 from .base import Dialect, SnapshotInfo
 
 if TYPE_CHECKING:
     from ..client import Client, Executor, Row
     from ..diff import DatabaseDiff
+
+log = logging.getLogger("pytest_moclone")
 
 REGISTRY_DATABASE = "__moclone"
 REGISTRY_TABLE = f"{quote(REGISTRY_DATABASE)}.`snapshots`"
@@ -33,6 +37,7 @@ FROZEN_PREFIX = "__mosnap_"
 
 _CREATE_TABLE_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.IGNORECASE)
 _UNQUALIFIED_REFERENCE = re.compile(r"REFERENCES (`(?:[^`]|``)+`) \(")
+_FOREIGN_KEY_ITEM = re.compile(r"^\s*CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY ")
 _NAMED_FOREIGN_KEY = re.compile(r"CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY")
 _DEFINER = re.compile(r"\s+DEFINER=(`(?:[^`]|``)*`|'[^']*'|\S+?)@(`(?:[^`]|``)*`|'[^']*'|\S+)")
 _ROUTINE_HEAD = re.compile(
@@ -55,6 +60,8 @@ class TablePlan:
     name: str
     create_sql: str  # SHOW CREATE TABLE, with the table name unqualified
     columns: tuple[str, ...]  # the columns to copy (generated ones are computed, not copied)
+    engine: str = ""
+    partitioned: bool = False
 
 
 @dataclass
@@ -71,12 +78,24 @@ class DatabasePlan:
 
     def statements(self, target: str, *, frozen: bool = False) -> list[str]:
         """The statements that re-create this database as ``target`` (a new database)."""
-        dst = quote(target)
-        repoint = _repointer(self.database, target)
+        return self.table_statements(target, frozen=frozen) + self.object_statements(target)
+
+    def table_statements(
+        self, target: str, *, frozen: bool = False, as_files: Sequence[str] = ()
+    ) -> list[str]:
+        """Create ``target`` and its tables with their rows; the tables ``as_files`` are left
+        empty with their tablespaces discarded, for :mod:`.tablespaces` to fill. Then no table
+        gets its foreign keys yet (:meth:`foreign_key_statements` adds them): MariaDB cannot drop
+        a discarded table that a foreign key links, so a copy that fails half-way could not be
+        undone."""
         out = [
-            f"CREATE DATABASE {dst} CHARACTER SET {self.charset} COLLATE {self.collation}",
+            f"CREATE DATABASE {quote(target)} "
+            f"CHARACTER SET {self.charset} COLLATE {self.collation}",
         ]
-        out += [_create_table_as(t.create_sql, TableName(t.name, target)) for t in self.tables]
+        for t in self.tables:
+            create = split_foreign_keys(t.create_sql)[0] if as_files else t.create_sql
+            out.append(_create_table_as(create, TableName(t.name, target)))
+        out += tablespaces.discard(target, as_files)
         # One transaction: every table is read at one point in time (InnoDB locks what
         # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
         # A snapshot's frozen copy has no writers: plain reads, without those locks, are
@@ -87,14 +106,44 @@ class DatabasePlan:
         out += [
             _copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
             for t in self.tables
-            if t.columns
+            if t.columns and t.name not in as_files
         ]
         out.append("COMMIT")
+        return out
+
+    def foreign_key_statements(self, target: str) -> list[str]:
+        """Add the foreign keys that ``table_statements(..., as_files=...)`` left out (with
+        foreign key checks off this is a change of metadata, not a rebuild)."""
+        out = []
+        for t in self.tables:
+            keys = split_foreign_keys(t.create_sql)[1]
+            if keys:
+                added = ", ".join(f"ADD {key}" for key in keys)
+                out.append(f"ALTER TABLE {TableName(t.name, target).sql} {added}")
+        return out
+
+    def object_statements(self, target: str) -> list[str]:
+        """Views (re-pointed at ``target``), triggers and routines, once the tables are there."""
+        dst = quote(target)
+        repoint = _repointer(self.database, target)
+        out = []
         for name, definition in self.views:
             out.append(f"CREATE VIEW {dst}.{quote(name)} AS {repoint(definition)}")
         out += [repoint(t) for t in self.triggers]
         out += [_qualify_routine(r, target) for r in self.routines]
         return out
+
+
+def split_foreign_keys(create_sql: str) -> tuple[str, list[str]]:
+    """``SHOW CREATE TABLE`` without its foreign keys, and those keys' clauses."""
+    lines = create_sql.split("\n")
+    close = next((i for i, line in enumerate(lines) if line.startswith(")")), len(lines))
+    items = [line.rstrip(",") for line in lines[1:close]]
+    keys = [item.strip() for item in items if _FOREIGN_KEY_ITEM.match(item)]
+    if not keys:
+        return create_sql, []
+    kept = [item for item in items if not _FOREIGN_KEY_ITEM.match(item)]
+    return "\n".join([lines[0], ",\n".join(kept), *lines[close:]]), keys
 
 
 def _repointer(source: str, target: str) -> Callable[[str], str]:
@@ -139,12 +188,17 @@ def read_plan(ex: Executor, database: str) -> DatabasePlan:
     )[0]
     plan = DatabasePlan(database, str(charset), str(collation))
     kinds = ex.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = %s "
+        "SELECT table_name, table_type, engine, create_options "
+        "FROM information_schema.tables WHERE table_schema = %s "
         "ORDER BY table_name",
         (database,),
     )
-    tables = [str(n) for n, kind in kinds if kind == "BASE TABLE"]
-    view_names = [str(n) for n, kind in kinds if kind == "VIEW"]
+    tables = [str(row[0]) for row in kinds if row[1] == "BASE TABLE"]
+    view_names = [str(row[0]) for row in kinds if row[1] == "VIEW"]
+    storage = {
+        str(name): (str(engine or ""), "partitioned" in str(options or ""))
+        for name, _, engine, options in kinds
+    }
     copied: dict[str, list[str]] = {t: [] for t in tables}
     for table, column, extra in ex.execute(
         "SELECT table_name, column_name, extra FROM information_schema.columns "
@@ -156,7 +210,9 @@ def read_plan(ex: Executor, database: str) -> DatabasePlan:
             copied[str(table)].append(str(column))
     shows = client.query_many([f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables])
     for name, rows in zip(tables, shows, strict=False):
-        plan.tables.append(TablePlan(name, str(rows[0][1]), tuple(copied[name])))
+        engine, partitioned = storage[name]
+        create = str(rows[0][1])
+        plan.tables.append(TablePlan(name, create, tuple(copied[name]), engine, partitioned))
     plan.views = _views_in_order(ex, database, view_names)
     plan.triggers = _triggers(ex, database)
     routines = ex.execute(
@@ -226,6 +282,10 @@ class MySQLDialect(Dialect):
         self._frozen_plans: dict[tuple[str, object], DatabasePlan] = {}
         self._frozen_checksums: dict[tuple[str, object], dict[str, object]] = {}
         self._registry_ready = False
+        #: Frozen tables at least this large are cloned as tablespace files when the client
+        #: owns the server's data folder (:mod:`.tablespaces`); tests lower it to 0.
+        self.file_copy_min_bytes = tablespaces.MIN_BYTES
+        self._files_refused = False
 
     # -- clones ---------------------------------------------------------------------------
     def clone_database(
@@ -237,10 +297,43 @@ class MySQLDialect(Dialect):
         branch: bool = False,
     ) -> None:
         if snapshot is None:
-            statements = read_plan(ex, source).statements(target)
+            self._run_copy(ex, read_plan(ex, source).statements(target), created_database=target)
+            return
+        plan = self._frozen_plan(ex, snapshot)
+        as_files = self._tables_as_files(ex.client, plan, target)
+        if not as_files:
+            self._run_copy(ex, plan.statements(target, frozen=True), created_database=target)
+            return
+        datadir = ex.client.datadir
+        assert datadir is not None
+
+        def fill_tables() -> list[str]:
+            tablespaces.check_data_folder(datadir, target, as_files)
+            tablespaces.copy_tablespaces(ex.client, datadir, plan.database, target, as_files)
+            return [
+                *tablespaces.adopt(target, as_files),
+                *plan.foreign_key_statements(target),
+                *plan.object_statements(target),
+            ]
+
+        try:
+            self._run_copy(
+                ex,
+                plan.table_statements(target, frozen=True, as_files=as_files),
+                created_database=target,
+                then=fill_tables,
+            )
+        except tablespaces.ForeignDataFolder as exc:
+            log.warning("copying rows instead of tablespace files: %s", exc)
+            self._files_refused = True
+            self._run_copy(ex, plan.statements(target, frozen=True), created_database=target)
         else:
-            statements = self._frozen_plan(ex, snapshot).statements(target, frozen=True)
-        self._run_copy(ex, statements, created_database=target)
+            log.debug("cloned %d tables of %s as tablespace files", len(as_files), target)
+
+    def _tables_as_files(self, client: Client, plan: DatabasePlan, target: str) -> list[str]:
+        if client.datadir is None or self.name != "mariadb" or self._files_refused:
+            return []
+        return tablespaces.tables_to_copy(plan, client.datadir, target, self.file_copy_min_bytes)
 
     def diff_database(
         self,
@@ -298,15 +391,22 @@ class MySQLDialect(Dialect):
         *,
         created_database: Optional[str] = None,
         created_table: Optional[TableName] = None,
+        then: Optional[Callable[[], list[str]]] = None,
     ) -> None:
+        """Run a copy with foreign key and unique checks off, in one round trip (two when
+        ``then`` must do its work between them and returns the rest); undo it if it fails."""
         script = [
             "SET @moclone_fk = @@session.foreign_key_checks, @moclone_uc = @@session.unique_checks",
             "SET SESSION foreign_key_checks = 0, unique_checks = 0",
             *statements,
-            "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc",
         ]
+        restore = "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc"
         try:
-            ex.execute_script(script)
+            if then is None:
+                ex.execute_script([*script, restore])
+            else:
+                ex.execute_script(script)
+                ex.execute_script([*then(), restore])
         except BaseException:
             self._after_failed_copy(ex, created_database, created_table)
             raise
@@ -325,14 +425,16 @@ class MySQLDialect(Dialect):
         client = ex.client
         try:
             client.execute("ROLLBACK")
-            client.execute(
-                "SET SESSION foreign_key_checks = COALESCE(@moclone_fk, 1), "
-                "unique_checks = COALESCE(@moclone_uc, 1)"
-            )
+            # Before the checks come back on: a table whose tablespace was discarded cannot be
+            # dropped with foreign key checks on (MariaDB answers 1205, a lock wait timeout).
             if database is not None:
                 client.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
             if table is not None:
                 client.execute(f"DROP TABLE IF EXISTS {table.sql}")
+            client.execute(
+                "SET SESSION foreign_key_checks = COALESCE(@moclone_fk, 1), "
+                "unique_checks = COALESCE(@moclone_uc, 1)"
+            )
         except MocloneError:  # the connection is gone: the original error says why
             pass
 

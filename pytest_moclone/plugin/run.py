@@ -201,7 +201,9 @@ class MocloneRun:
     @property
     def admin(self) -> Client:
         if self._admin is None:
-            self._admin = Client.from_url(self.server.url, read_timeout=600)
+            self._admin = Client.from_url(
+                self.server.url, read_timeout=600, datadir=self.server.own_datadir
+            )
             if self.server.kind == "url":
                 where = f"{self._admin.info.describe()} at {self._admin.host}:{self._admin.port}"
                 self.stats.server_description = f"{where} (from the URL)"
@@ -298,10 +300,9 @@ class MocloneRun:
             return None
         if self._pool is None:
             _ = self.golden  # built (or found) by the calling thread, never by the pool's
-            url = self.server.url
             self._pool = ClonePool(
                 size=self.settings.pool,
-                connect=lambda: Client.from_url(url, read_timeout=600),
+                connect=lambda: self.admin.connect_to(None),
                 new_name=self.new_clone_name,
                 make=lambda client, name: self.make_clone(name, client),
                 drop=lambda client, name: self.drop_clone(name, client),

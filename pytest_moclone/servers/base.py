@@ -21,6 +21,9 @@ class RunningServer:
     pid_file: Optional[Path] = None
     container_id: Optional[str] = None
     data_dir: Optional[Path] = None  # a data folder kept across runs (--mo-reuse); never removed
+    #: The data folder of a server whose files are ours (a private MariaDB): its clients may copy
+    #: tablespace files (``Client(datadir=...)``). None for every server we did not make.
+    own_datadir: Optional[Path] = None
 
     def stop(self) -> None:
         """Stop the server (idempotent); a URL server is the user's and is never touched."""
@@ -43,7 +46,7 @@ class RunningServer:
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
-        for key in ("workdir", "pid_file", "data_dir"):
+        for key in ("workdir", "pid_file", "data_dir", "own_datadir"):
             if data[key] is not None:
                 data[key] = str(data[key])
         return json.dumps(data)
@@ -51,7 +54,7 @@ class RunningServer:
     @classmethod
     def from_json(cls, text: str) -> RunningServer:
         data = json.loads(text)
-        for key in ("workdir", "pid_file", "data_dir"):
+        for key in ("workdir", "pid_file", "data_dir", "own_datadir"):
             if data.get(key) is not None:
                 data[key] = Path(data[key])
         return cls(**data)

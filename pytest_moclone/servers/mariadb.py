@@ -147,6 +147,7 @@ def start_mariadb(
         data_dir=data_dir,
     )
     server.startup_seconds = time.monotonic() - started  # initialising the data folder too
+    server.own_datadir = datadir
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
     shown = next((w for w in version if w[:1].isdigit()), "")
     kept = f", data kept in {datadir}" if data_dir is not None else ""
