@@ -86,11 +86,15 @@ def main() -> None:
         f"{args.url or args.mo_binary or 'a private MariaDB per run'}"
     )
     print(f"\n{'run':<34}{'wall s':>8}{'first test s':>14}")
-    for label, extra in () if args.reuse_only else (
-        ("pool (default), serial", []),
-        ("no pool, serial", ["--mo-pool=0"]),
-        ("pool (default), -n 2", ["-n", "2"]),
-        ("no pool, -n 2", ["-n", "2", "--mo-pool=0"]),
+    for label, extra in (
+        ()
+        if args.reuse_only
+        else (
+            ("pool (default), serial", []),
+            ("no pool, serial", ["--mo-pool=0"]),
+            ("pool (default), -n 2", ["-n", "2"]),
+            ("no pool, -n 2", ["-n", "2", "--mo-pool=0"]),
+        )
     ):
         wall, first, _ = run(folder, env, *extra)
         print(f"{label:<34}{wall:>8.2f}{first:>14.2f}")

@@ -136,7 +136,7 @@ def test_a_failed_file_copy_leaves_no_database(
 
     monkeypatch.setattr(tablespaces.shutil, "copyfile", disk_full)
     copy = fresh_name("failed")
-    with pytest.raises(CloneError, match="copying a tablespace file failed.*No space left"):
+    with pytest.raises(CloneError, match=r"copying a tablespace file failed.*No space left"):
         files.clone.clone_database_with_snapshot(copy, shop, snapshot_of_shop)
     assert not files.execute(
         "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (copy,)
