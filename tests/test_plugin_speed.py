@@ -1,9 +1,10 @@
-"""The pool and golden reuse, through the real plugin."""
+"""The pool and golden reuse, through the real plugin (and the pool's scheduling on its own)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -123,3 +124,43 @@ def test_reuse_keeps_a_private_servers_data_and_golden(inner, monkeypatch) -> No
     second.stdout.fnmatch_lines(["server: private * data kept in *, started in * s"])
     kept = list((inner.pytester.path / ".moclone-cache" / "data").iterdir())
     assert [p for p in kept if p.is_dir()], kept
+
+
+def test_clones_slower_than_the_tests_do_not_pile_up_undropped() -> None:
+    # The pool only schedules: its make and drop are plain callables here, so that the clone can
+    # be made slower than the test, as a 1 M-row golden's is.
+    from pytest_moclone.plugin.pool import ClonePool
+
+    alive: set[str] = set()
+    most = 0
+    counter = iter(range(1000))
+
+    def make(_client: object, name: str) -> float:
+        nonlocal most
+        time.sleep(0.02)  # slower than the 'test' below
+        alive.add(name)
+        most = max(most, len(alive))
+        return 0.02
+
+    pool = ClonePool(
+        size=2,
+        connect=lambda: _Closable(),  # type: ignore[arg-type,return-value]
+        new_name=lambda: f"c{next(counter)}",
+        make=make,
+        drop=lambda _client, name: alive.discard(name),
+    )
+    pool.start()
+    try:
+        for _ in range(40):
+            name, _made = pool.take()
+            time.sleep(0.002)
+            pool.give_back(name)
+    finally:
+        pool.close()
+    assert alive == set()
+    assert most <= 2 * pool.size + 2  # ready + being made + the drop backlog it tolerates
+
+
+class _Closable:
+    def close(self) -> None:
+        pass
