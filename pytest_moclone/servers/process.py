@@ -144,6 +144,7 @@ def wait_until_ready(
     started = time.monotonic()
     last_error = "no answer yet"
     probe = f"moclone_ready_{uuid.uuid4().hex[:8]}"
+    pause = 0.01  # MariaDB on a kept data folder answers in ~0.3 s, MatrixOne in 4-16 s
     while True:
         if proc is not None and proc.poll() is not None:
             raise ServerStartError(
@@ -178,7 +179,8 @@ def wait_until_ready(
                 f"(last error: {last_error}); the last lines of its log ({log_path}):\n"
                 f"{log_tail(log_path)}"
             )
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.2)
 
 
 def launch(
