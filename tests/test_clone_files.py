@@ -23,6 +23,7 @@ from pytest_moclone.dialects.mysql import (
     frozen_database_name,
     split_foreign_keys,
 )
+from pytest_moclone.servers.mariadb import find_server
 
 FILES_USED = "as tablespace files"
 
@@ -210,3 +211,60 @@ def test_foreign_keys_are_split_off_and_put_back_whole() -> None:
     plan = DatabasePlan("src", "latin1", "latin1_swedish_ci", [TablePlan("orders", create, ())])
     assert plan.foreign_key_statements("dst") == [f"ALTER TABLE `dst`.`orders` ADD {keys[0]}"]
     assert split_foreign_keys(bare) == (bare, [])
+
+
+# -- through the plugin, on a private MariaDB of its own -------------------------------------------
+BIG_GOLDEN = """
+import logging, os
+
+log = logging.getLogger("pytest_moclone")
+log.setLevel(logging.DEBUG)
+log.addHandler(logging.FileHandler(os.path.join(os.path.dirname(__file__), "moclone.log")))
+
+def pytest_moclone_setup_golden(client):
+    client.execute("CREATE TABLE parent (id INT PRIMARY KEY)")
+    client.execute("INSERT INTO parent VALUES (1)")
+    client.execute(
+        "CREATE TABLE big (id INT PRIMARY KEY AUTO_INCREMENT, parent_id INT NOT NULL, "
+        "pad VARCHAR(400), FOREIGN KEY (parent_id) REFERENCES parent (id))"
+    )
+    client.execute("INSERT INTO big (parent_id, pad) SELECT 1, REPEAT('x', 400) FROM seq_1_to_4000")
+"""
+
+BIG_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_own_copy(mo_clone_db, mo_client, mo_golden, n):
+    next_id = mo_client.execute(
+        "SELECT auto_increment FROM information_schema.tables "
+        "WHERE table_schema = %s AND table_name = 'big'", (mo_golden.database,)
+    )[0][0]
+    assert next_id > 4000  # a bulk insert reserves ids ahead
+    assert mo_clone_db.execute("SELECT COUNT(*), MAX(id) FROM big") == [(4000, 4000)]
+    mo_clone_db.execute("DELETE FROM big WHERE id > %s", (n,))
+    mo_clone_db.execute("INSERT INTO big (parent_id, pad) VALUES (1, 'new')")
+    assert mo_clone_db.execute("SELECT MAX(id) FROM big") == [(next_id,)]  # the golden's counter
+"""
+
+
+@pytest.mark.skipif(
+    find_server() is None, reason="needs MariaDB's binaries (apt-get install mariadb-server)"
+)
+@pytest.mark.parametrize("flag", [None, "--mo-no-file-copy"])
+def test_the_plugin_copies_files_on_its_private_mariadb_unless_told_not_to(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, flag: str | None
+) -> None:
+    for name in ("MOCLONE_URL", "MOCLONE_MO_BINARY", "MOCLONE_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MOCLONE_CACHE_DIR", str(pytester.path / ".moclone-cache"))
+    pytester.makeconftest(BIG_GOLDEN)
+    pytester.makepyfile(test_big=BIG_TESTS)
+    args = ["-p", "no:cacheprovider", "-n", "2", "--mo-server", "mariadb"]
+    result = pytester.runpytest_subprocess(*args, *([flag] if flag else []))
+    result.assert_outcomes(passed=6)
+    copied = (pytester.path / "moclone.log").read_text().count(FILES_USED)
+    if flag is None:
+        assert copied >= 6  # every test's clone (and the pools' spares)
+    else:
+        assert copied == 0

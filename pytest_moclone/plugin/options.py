@@ -92,6 +92,13 @@ OPTIONS = (
         "mo_diff", "show what a failed test changed in its database.", kind="bool", default=True
     ),
     Option(
+        "mo_file_copy",
+        "private MariaDB: clone large tables by copying their InnoDB tablespace files "
+        "instead of their rows (docs/how-it-works.md).",
+        kind="bool",
+        default=True,
+    ),
+    Option(
         "mo_diff_branches",
         "MatrixOne: make test databases with DATA BRANCH CREATE, so a failure's diff is "
         "native (slower: see docs/performance.md).",
@@ -123,6 +130,7 @@ class Settings:
     rebuild: bool
     pool: int
     diff: bool
+    file_copy: bool
     diff_branches: bool
     diff_rows: int
     #: where each value came from: "cli", "env MOCLONE_URL", "ini", or "default"
@@ -172,6 +180,13 @@ def add_options(parser: pytest.Parser) -> None:
         const=False,
         dest="mo_diff",
         help="do not show what failed tests changed (same as mo_diff = false).",
+    )
+    group.addoption(
+        "--mo-no-file-copy",
+        action="store_const",
+        const=False,
+        dest="mo_file_copy",
+        help="copy every table's rows in SQL, even on a private MariaDB (mo_file_copy = false).",
     )
     group.addoption(
         "--mo-rebuild",
@@ -237,6 +252,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         rebuild=bool(config.getoption("mo_rebuild", False)),
         pool=values["mo_pool"],
         diff=values["mo_diff"],
+        file_copy=values["mo_file_copy"],
         diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],
         sources=sources,

@@ -201,9 +201,8 @@ class MocloneRun:
     @property
     def admin(self) -> Client:
         if self._admin is None:
-            self._admin = Client.from_url(
-                self.server.url, read_timeout=600, datadir=self.server.own_datadir
-            )
+            datadir = self.server.own_datadir if self.settings.file_copy else None
+            self._admin = Client.from_url(self.server.url, read_timeout=600, datadir=datadir)
             if self.server.kind == "url":
                 where = f"{self._admin.info.describe()} at {self._admin.host}:{self._admin.port}"
                 self.stats.server_description = f"{where} (from the URL)"
