@@ -1,7 +1,9 @@
 """How long the failure diff takes: a golden of ~1 M rows, a clone in which a test touched three
 rows, and ``client.clone.diff`` timed (median of --reps). Run by hand, never in CI:
 
-    python benchmarks/diff_bench.py --url mysql://root@127.0.0.1:3306/ [--rows 1000000]
+    python benchmarks/diff_bench.py [--url mysql://root@127.0.0.1:3306/] [--rows 1000000]
+
+Without ``--url`` it starts a private MariaDB (whose clones of large tables are file copies).
 
 ``--one-table`` puts all the rows in one table instead of 20 (built by one INSERT ... SELECT from a
 cross join of a digits table, so it runs the same on every server), and the test touches that
@@ -46,7 +48,7 @@ def touch_one_table(client: Client, database: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", help="a running server; default: start a private MariaDB")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--one-table", action="store_true", help="all rows in one table")
@@ -54,7 +56,15 @@ def main() -> None:
     make_golden, touch_copy = (build, touch)
     if args.one_table:
         make_golden, touch_copy = build_one_table, touch_one_table
-    client = Client.from_url(args.url)
+    server = None
+    if args.url is None:
+        from pytest_moclone.runs import new_run_id
+        from pytest_moclone.servers.mariadb import start_mariadb
+
+        server = start_mariadb(owner_run_id=new_run_id())
+        client = Client.from_url(server.url, datadir=server.own_datadir)
+    else:
+        client = Client.from_url(args.url)
     tag = uuid.uuid4().hex[:6]
     golden, snap = f"bench_golden_{tag}", f"bench_snap_{tag}"
     made: list[str] = [golden]
@@ -93,6 +103,8 @@ def main() -> None:
         for name in reversed(made):
             client.execute(f"DROP DATABASE IF EXISTS `{name}`")
         client.snapshots.drop(snap, if_exists=True)
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python benchmarks/suite_bench.py                    # private servers the plugin starts
     python benchmarks/suite_bench.py --url mysql://root@127.0.0.1:3306/
     python benchmarks/suite_bench.py --mo-binary /path/to/mo-service --tests 40
+    python benchmarks/suite_bench.py --rows 1000000 --tests 40 --file-copy
 
 A generated suite of N tests, each on its own clone of a 20-table golden (benchmarks/golden.py),
 each doing a small read and write, run through ``python -m pytest`` as a user would. Run by hand.
@@ -71,6 +72,9 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=200)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--reuse-only", action="store_true", help="only the --mo-reuse figures")
+    parser.add_argument(
+        "--file-copy", action="store_true", help="also each run with --mo-no-file-copy"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="moclone-suite-"))
     (folder / "conftest.py").write_text(f"ROWS = {args.rows}\n" + CONFTEST)
@@ -95,6 +99,13 @@ def main() -> None:
             ("pool (default), -n 2", ["-n", "2"]),
             ("no pool, -n 2", ["-n", "2", "--mo-pool=0"]),
         )
+    ) + (
+        (
+            ("pool, serial, no file copy", ["--mo-no-file-copy"]),
+            ("pool, -n 2, no file copy", ["-n", "2", "--mo-no-file-copy"]),
+        )
+        if args.file_copy and not args.reuse_only
+        else ()
     ):
         wall, first, _ = run(folder, env, *extra)
         print(f"{label:<34}{wall:>8.2f}{first:>14.2f}")
