@@ -45,13 +45,20 @@ def test_matrixone_launch_files_follow_the_recipe(
 
 
 def test_every_matrixone_port_is_on_loopback_inside_the_block(tmp_path: Path) -> None:
-    text = "\n".join(render_launch_files(tmp_path, 30000, (4, 2, 0)).values())
-    ports = [int(p) for p in re.findall(r"(?:port(?:-base)?|raft-port) = (\d+)", text)]
+    files = render_launch_files(tmp_path, 30000, (4, 2, 0))
+    text = "\n".join(files.values())
+    ports = [int(p) for p in re.findall(r"port = (\d+)", text)]
     ports += [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", text)]
     assert ports and all(30000 <= p <= 30202 for p in ports), ports
     hosts = re.findall(r'host = "([^"]+)"', text)
     assert hosts and set(hosts) == {"127.0.0.1"}
     assert "0.0.0.0" not in text
+    # *-port and port-base keys make MatrixOne listen on 0.0.0.0 whatever the host says
+    assert not re.search(r"^(raft-port|logservice-port|gossip-port|port-base) =", text, re.M)
+    listens = re.findall(r'^listen-address = "([^"]+)"', text, re.M)
+    assert len(listens) == len(set(listens)) == 7  # CN 4, TN 3: no two services share a port
+    log = tomllib.loads(files["log.toml"])["logservice"]
+    assert (log["raft-address"], log["gossip-address"]) == ("127.0.0.1:30000", "127.0.0.1:30002")
 
 
 def test_a_kept_data_folder_is_used_instead_of_the_work_folder(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -68,11 +69,41 @@ def test_private_matrixone_starts_answers_ddl_and_stops(capsys) -> None:
             assert client.dialect == "matrixone"
             client.execute("CREATE DATABASE live_probe")
             client.execute("DROP DATABASE live_probe")
+        assert server.pid is not None
+        listening = listening_addresses(server.pid)
+        assert len(listening) >= 8  # log service 3, SQL, CN and TN services
+        assert {host for host, _ in listening} == {"127.0.0.1"}, listening
         with capsys.disabled():
             print(f"\n  {server.description}: started in {server.startup_seconds:.2f} s")
     finally:
         server.stop()
     assert server.pid is not None and _gone(server.pid)
+
+
+def listening_addresses(pid: int) -> list[tuple[str, int]]:
+    """The (host, port) of every TCP socket ``pid`` listens on, read from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed since it was listed
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                host, port = fields[1].split(":")
+                raw = bytes.fromhex(host)
+                if table == "tcp":
+                    shown = ".".join(str(b) for b in reversed(raw))
+                else:  # four little-endian words
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                    shown = str(ipaddress.IPv6Address(words))
+                found.append((shown, int(port, 16)))
+    return found
 
 
 def _hold_lease(run_id: str) -> subprocess.Popen[bytes]:

@@ -1,8 +1,9 @@
 """A private single-node MatrixOne from a ``mo-service`` binary (``--mo-binary``).
 
 Four small TOML files in a temporary folder and a base port B: every port the server opens is on
-127.0.0.1 inside B .. B+202, SQL on B+10. Ready in 12-16 s on a fresh data folder, ~4 s on a kept
-one (``--mo-reuse``). Stopped by SIGTERM to its own pid (it exits in ~2 s).
+127.0.0.1 inside B .. B+202 (log service B..B+2, SQL B+10, CN from B+100, TN from B+200). Ready in
+12-16 s on a fresh data folder, ~4 s on a kept one (``--mo-reuse``). Stopped by SIGTERM to its own
+pid (it exits in ~2 s).
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def render_launch_files(
             f"status-port = {b + 11}\n"
         )
 
+    def at(port: int) -> str:
+        return f'listen-address = "127.0.0.1:{port}"\nservice-address = "127.0.0.1:{port}"\n'
+
+    # Addresses, not ports: with ``*-port`` or ``port-base`` MatrixOne listens on 0.0.0.0 whatever
+    # the host says (its address manager hard-codes it); explicit addresses keep every port on
+    # 127.0.0.1 (checked live on v4.2.0 and v3.0.18).
     return {
         "launch.toml": (
             f'logservices = ["{workdir}/log.toml"]\n'
@@ -84,24 +91,31 @@ def render_launch_files(
         ),
         "log.toml": common("LOG")
         + "[logservice]\n"
-        + 'service-host = "127.0.0.1"\n'
-        + f"raft-port = {b}\n"
-        + f"logservice-port = {b + 1}\n"
-        + f"gossip-port = {b + 2}\n"
+        + f'raft-address = "127.0.0.1:{b}"\n'
+        + f'logservice-address = "127.0.0.1:{b + 1}"\n'
+        + f'gossip-address = "127.0.0.1:{b + 2}"\n'
         + f'gossip-seed-addresses = ["127.0.0.1:{b + 2}"]\n',
         "tn.toml": common("TN")
         + "[tn]\n"
         + f'uuid = "{_TN_UUID}"\n'
-        + f"port-base = {b + 200}\n"
-        + 'service-host = "127.0.0.1"\n',
+        + at(b + 200)
+        + "[tn.LogtailServer]\n"
+        + at(b + 201)
+        + "[tn.lockservice]\n"
+        + at(b + 202),
         "cn.toml": common("CN")
         + "[cn]\n"
         + f'uuid = "{_CN_UUID}"\n'
-        + f"port-base = {b + 100}\n"
-        + 'service-host = "127.0.0.1"\n'
+        + at(b + 100)
         + "[cn.frontend]\n"
         + f"port = {b + SQL_OFFSET}\n"
-        + 'host = "127.0.0.1"\n',
+        + 'host = "127.0.0.1"\n'
+        + "[cn.lockservice]\n"
+        + at(b + 101)
+        + "[cn.query-service.address]\n"
+        + at(b + 102)
+        + "[cn.shardservice]\n"
+        + at(b + 103),
     }
 
 
