@@ -60,6 +60,11 @@ def snapshot_of_shop(admin: Client, shop: str, snapshot_name) -> str:
             "CREATE PROCEDURE add_order(c INT, t INT) BEGIN "
             "INSERT INTO orders (customer_id, total) VALUES (c, t); END"
         )
+        db.execute(
+            "CREATE TABLE notes (id INT PRIMARY KEY, twice INT AS (id * 2) STORED, "
+            "next_id INT AS (id + 1) VIRTUAL, body LONGTEXT, CHECK (id > 0))"
+        )
+        db.execute("INSERT INTO notes (id, body) VALUES (1, REPEAT('long ', 20000)), (2, 'short')")
     snap = snapshot_name()
     admin.snapshots.create(snap, database=shop)
     return snap
@@ -71,9 +76,15 @@ def test_a_file_clone_carries_everything_over(
     copy = fresh_name("files")
     with caplog.at_level(logging.DEBUG, logger="pytest_moclone"):
         files.clone.clone_database_with_snapshot(copy, shop, snapshot_of_shop)
-    assert f"cloned 3 tables of {copy} {FILES_USED}" in caplog.text
-    for table in ("customers", "orders"):
+    assert f"cloned 4 tables of {copy} {FILES_USED}" in caplog.text
+    for table in ("customers", "orders", "notes"):
         assert checksum(files, copy, table) == checksum(files, shop, table)
+    # generated columns, off-page text and CHECK constraints came along
+    assert files.execute(
+        f"SELECT id, twice, next_id, LENGTH(body) FROM {copy}.notes ORDER BY id"
+    ) == [(1, 2, 2, 100000), (2, 4, 3, 5)]
+    with pytest.raises(QueryError):
+        files.execute(f"INSERT INTO {copy}.notes (id) VALUES (-1)")
     with files.connect_to(copy) as db:
         # foreign keys point at the clone's own tables
         assert "REFERENCES `customers`" in db.query("SHOW CREATE TABLE orders")[1][0][1]
@@ -268,3 +279,16 @@ def test_the_plugin_copies_files_on_its_private_mariadb_unless_told_not_to(
         assert copied >= 6  # every test's clone (and the pools' spares)
     else:
         assert copied == 0
+
+
+def test_a_session_that_fails_drops_its_file_clones(
+    files: Client, shop: str, snapshot_of_shop: str, fresh_name
+) -> None:
+    copy = fresh_name("session")
+    with pytest.raises(RuntimeError, match="boom"), files.session() as s:
+        s.clone.clone_database_with_snapshot(copy, shop, snapshot_of_shop)
+        assert files.execute(f"SELECT COUNT(*) FROM {copy}.orders") == [(3,)]
+        raise RuntimeError("boom")
+    assert not files.execute(
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (copy,)
+    )
