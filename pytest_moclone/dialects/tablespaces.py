@@ -5,7 +5,7 @@ the statements are sent. When the server's data folder is ours (``Client(datadir
 plugin's private MariaDB), a table of a snapshot's frozen copy is copied as a file instead: the
 clone's table is created empty and its tablespace discarded, the frozen table is exported with
 ``FLUSH TABLES ... FOR EXPORT``, its ``.ibd`` and ``.cfg`` are copied in, and ``ALTER TABLE ...
-IMPORT TABLESPACE`` adopts them: ~0.3 s for the same golden (docs/performance.md). Small tables
+IMPORT TABLESPACE`` adopts them: ~0.16 s for the same golden (docs/performance.md). Small tables
 stay on the SQL copy: below ~200 KB the file route's fixed cost per table does not pay.
 
 Only a frozen copy qualifies (nobody writes it, so exporting it stops no one), only plain InnoDB
