@@ -182,7 +182,7 @@ def test_keep_failed_keeps_the_clone_and_says_how_to_open_it(inner, admin: Clien
             "*- database changes -*",
             f"kept database {inner.prefix}_* (--mo-keep-failed); open it with:",
             f"    mysql -h {admin.host} -P {admin.port} -u * {inner.prefix}_*",
-            "kept 1 databases of failed tests (--mo-keep-failed):",
+            "kept 1 database of failed tests (--mo-keep-failed):",
         ]
     )
     left = inner.leftovers()

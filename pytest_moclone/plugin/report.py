@@ -7,7 +7,7 @@ from typing import Optional
 from ..client import Client
 from ..diff import format_diff
 from ..errors import MocloneError
-from .run import MocloneRun
+from .run import MocloneRun, plural
 
 
 def header_lines(run: MocloneRun) -> list[str]:
@@ -61,6 +61,7 @@ def changes_section(run: MocloneRun, name: str, *, cumulative: bool, kept: bool)
 def summary_lines(run: MocloneRun, notes: list[str]) -> list[str]:
     lines = run.stats.summary_lines()
     if run.stats.kept:
-        lines.append(f"kept {len(run.stats.kept)} databases of failed tests (--mo-keep-failed):")
+        kept = len(run.stats.kept)
+        lines.append(f"kept {plural(kept, 'database')} of failed tests (--mo-keep-failed):")
         lines += [f"    {name}" for name in run.stats.kept]
     return lines + notes

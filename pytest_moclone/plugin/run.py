@@ -37,6 +37,11 @@ SERVER_FILE = "server.json"
 GOLDEN_FILE = "golden.json"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 clone``, ``2 clones``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass
 class Stats:
     """What the summary reports; under xdist each worker sends its own to the controller."""
@@ -85,7 +90,7 @@ class Stats:
             median = statistics.median(s for s, _ in times) * 1000
             slowest, where = times[-1]
             lines.append(
-                f"{len(times)} clones made: median {median:.1f} ms, "
+                f"{plural(len(times), 'clone')} made: median {median:.1f} ms, "
                 f"slowest {slowest * 1000:.1f} ms ({where})"
             )
         if self.wait_seconds:
