@@ -193,8 +193,10 @@ def test_only_large_plain_innodb_tables_qualify(tmp_path: Path) -> None:
     parted = TablePlan("parts", create.format("parts"), ("id",), "InnoDB", partitioned=True)
     myisam = TablePlan("old", create.format("old"), ("id",), "MyISAM")
     dashed = TablePlan("a-b", create.format("a-b"), ("id",), "InnoDB")
+    versioned_sql = create.format("ver") + " WITH SYSTEM VERSIONING"
+    versioned = TablePlan("ver", versioned_sql, ("id",), "InnoDB")
     missing = TablePlan("gone", create.format("gone"), ("id",), "InnoDB")
-    tables = (plain, small, fulltext, parted, myisam, dashed)
+    tables = (plain, small, fulltext, parted, myisam, dashed, versioned)
     sizes = {t.name: 100 for t in tables} | {"small": 10}
     plan = _plan(tmp_path, *tables, missing, sizes=sizes)
     assert tablespaces.tables_to_copy(plan, tmp_path, "dst", 50) == ["big"]
