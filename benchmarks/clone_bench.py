@@ -24,9 +24,9 @@ from pathlib import Path
 from golden import build
 
 from pytest_moclone import Client
+from pytest_moclone.leases import new_run_id
 from pytest_moclone.names import quote
-from pytest_moclone.plugin.pool import ClonePool
-from pytest_moclone.runs import new_run_id
+from pytest_moclone.pool import ClonePool
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 #: Seconds a simulated test runs between taking and giving back its database. The pool target
@@ -60,7 +60,7 @@ class Bench:
             make(name)
             waits.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            self.client.drop_database(name)
+            self.client.clone.drop(name)
             drops.append(time.perf_counter() - t0)
         return waits, drops
 
@@ -82,7 +82,7 @@ class Bench:
             make=lambda c, n: _timed(
                 lambda: c.clone.clone_database(n, self.golden, snapshot_name=self.snapshot)
             ),
-            drop=lambda c, n: c.drop_database(n),
+            drop=lambda c, n: c.clone.drop(n),
         )
         pool.start()
         waits = []
@@ -236,10 +236,10 @@ def run_size(
         if client.datadir is not None:  # a private MariaDB: large tables were copied as files
             rows_only = bench.timed(bench.ours_rows_only, reps if rows <= 100_000 else slow_reps)
             results.append(("ours, rows only (no files)", rows_only[0]))
-        if client.dialect != "matrixone":
+        if client.dialect_name != "matrixone":
             results.append(("mysqldump | mysql", bench.timed(bench.dump_restore, slow_reps)[0]))
         schema, data = schema_and_data(client, golden)
-        if client.dialect != "matrixone":
+        if client.dialect_name != "matrixone":
             setup = ["SET foreign_key_checks = 0", *schema, *data, "SET foreign_key_checks = 1"]
             results.append(
                 (
@@ -253,7 +253,7 @@ def run_size(
         results.append(("rollback (floor)", bench.rollback(reps)))
         print_table(results, drops)
     finally:
-        client.drop_database(golden)
+        client.clone.drop(golden)
         client.snapshots.drop(snapshot, if_exists=True)
     return results
 

@@ -58,7 +58,7 @@ def main() -> None:
         make_golden, touch_copy = build_one_table, touch_one_table
     server = None
     if args.url is None:
-        from pytest_moclone.runs import new_run_id
+        from pytest_moclone.leases import new_run_id
         from pytest_moclone.servers.mariadb import start_mariadb
 
         server = start_mariadb(owner_run_id=new_run_id())

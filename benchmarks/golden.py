@@ -10,7 +10,7 @@ TABLES = 20
 
 def numbers(client: Client, count: int) -> str:
     """A server-side row source of 1..count, as a FROM clause with a column ``n``."""
-    if client.dialect == "matrixone":
+    if client.dialect_name == "matrixone":
         return f"(SELECT result AS n FROM generate_series(1, {count}) g) s"
     return f"(SELECT seq AS n FROM seq_1_to_{count}) s"
 
@@ -45,7 +45,7 @@ def fill(db: Client, rows: int) -> None:
         "CREATE VIEW v_summary AS SELECT a.id, a.name, b.amount FROM t00 a "
         "JOIN t01 b ON b.parent_id = a.id"
     )
-    if db.dialect != "matrixone":  # MatrixOne has no triggers
+    if db.dialect_name != "matrixone":  # MatrixOne has no triggers
         db.execute("CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, n INT)")
         db.execute(
             "CREATE TRIGGER t19_audit AFTER INSERT ON t19 FOR EACH ROW "

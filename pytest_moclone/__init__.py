@@ -10,8 +10,9 @@ The library (this package minus ``plugin``) works without pytest::
 
 from __future__ import annotations
 
-from .client import Client, Executor, Session, parse_url
+from .client import Client, Session
 from .clone import CloneManager
+from .connection import Connection, Executor, Transaction, mask_url, parse_url
 from .dialects.base import SnapshotInfo
 from .errors import (
     CloneError,
@@ -22,15 +23,18 @@ from .errors import (
     ServerStartError,
     SnapshotError,
 )
+from .janitor import CloneJanitor
 from .snapshots import SnapshotManager
 from .version import ServerInfo, parse_server_version
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place it is written (pyproject reads it)
 
 __all__ = [
     "Client",
     "CloneError",
+    "CloneJanitor",
     "CloneManager",
+    "Connection",
     "Executor",
     "InvalidNameError",
     "MocloneError",
@@ -42,7 +46,9 @@ __all__ = [
     "SnapshotError",
     "SnapshotInfo",
     "SnapshotManager",
+    "Transaction",
     "__version__",
+    "mask_url",
     "parse_server_version",
     "parse_url",
 ]

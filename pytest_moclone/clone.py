@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Optional
 
 from .diff import DatabaseDiff
 from .errors import CloneError, QueryError, server_refused
+from .janitor import CloneJanitor
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
 if TYPE_CHECKING:
-    from .client import Client, Executor
+    from .connection import Executor
     from .dialects.base import Dialect, SnapshotInfo
 
 log = logging.getLogger("pytest_moclone")
@@ -25,24 +26,20 @@ log = logging.getLogger("pytest_moclone")
 class CloneManager:
     """``client.clone`` (runs on the client) or ``session.clone`` (runs in the session)."""
 
-    def __init__(self, client: Client, executor: Optional[Executor] = None) -> None:
-        self.client = client
-        self.executor: Executor = executor if executor is not None else client
-
-    @property
-    def _dialect(self) -> Dialect:
-        return self.client.dialect_impl
+    def __init__(self, executor: Executor, dialect: Dialect) -> None:
+        self.executor = executor
+        self.dialect = dialect
 
     @property
     def native(self) -> bool:
         """True when the server clones natively; False when the clone is emulated in SQL."""
-        return self._dialect.native
+        return self.dialect.native
 
     # -- databases ------------------------------------------------------------------------
     @property
     def lineage_diff(self) -> bool:
         """True where :meth:`branch_database` copies diff natively row by row (MatrixOne 3.0.5+)."""
-        return self._dialect.lineage_diff
+        return self.dialect.lineage_diff
 
     def branch_database(
         self,
@@ -74,12 +71,12 @@ class CloneManager:
         if snapshot_name is not None:
             snapshot = self._snapshot_for(what, snapshot_name, database=base, table=None)
         for name in (target, base):
-            if not self._dialect.database_exists(self.executor, name):
+            if not self.dialect.database_exists(self.executor, name):
                 raise CloneError(f"{what}: database {name!r} does not exist")
         result = DatabaseDiff(target, base, snapshot.name if snapshot else None)
         try:
-            return self._dialect.diff_database(
-                self.client, target, base, snapshot, result, max_rows
+            return self.dialect.diff_database(
+                self.executor, target, base, snapshot, result, max_rows
             )
         except QueryError as exc:
             raise server_refused(CloneError, what, exc) from exc
@@ -102,7 +99,7 @@ class CloneManager:
         check_not_system(source, "source")
         check_not_system(target, "target")
         what = f"cannot clone database {source!r} into {target!r}"
-        ex, dialect = self.executor, self._dialect
+        ex, dialect = self.executor, self.dialect
         snapshot = None
         if snapshot_name is not None:
             snapshot = self._snapshot_for(what, snapshot_name, database=source, table=None)
@@ -138,21 +135,28 @@ class CloneManager:
 
         Unqualified names mean the client's current database.
         """
-        default = self.client.database
+        default = self.executor.database
         target = TableName.parse(target_table, "target table name").resolve(default)
         source = TableName.parse(source_table, "source table name").resolve(default)
         assert target.database is not None and source.database is not None
         check_not_system(source.database, "source")
         check_not_system(target.database, "target")
         what = f"cannot clone table {source} into {target}"
-        ex, dialect = self.executor, self._dialect
+        ex, dialect = self.executor, self.dialect
         snapshot = None
         if snapshot_name is not None:
             snapshot = self._snapshot_for(
                 what, snapshot_name, database=source.database, table=source.table
             )
-        elif not dialect.table_exists(ex, source):
-            raise CloneError(f"{what}: source table {source} does not exist")
+        else:
+            kind = dialect.table_type(ex, source)
+            if kind is None:
+                raise CloneError(f"{what}: source table {source} does not exist")
+            if kind != "BASE TABLE":
+                raise CloneError(
+                    f"{what}: {source} is a {kind.lower()}, not a base table; only base tables "
+                    "can be cloned one by one (clone its database to copy it with the rest)"
+                )
         if not dialect.database_exists(ex, target.database):
             raise CloneError(
                 f"{what}: target database {target.database!r} does not exist (create it first)"
@@ -175,13 +179,38 @@ class CloneManager:
             )
         return self.clone_table(target_table, source_table, snapshot_name, if_not_exists)
 
+    # -- a clone's life ---------------------------------------------------------------------
+    def drop(self, database: str) -> None:
+        """Drop a clone (``DROP DATABASE IF EXISTS``, retried when it loses a deadlock).
+
+        The library drops what it is told to: the plugin calls this only for databases its
+        registry proves it created.
+        """
+        name = check_identifier(database, "database name")
+        check_not_system(name, "dropped")
+        try:
+            self.dialect.drop_database(self.executor, name)
+        except QueryError as exc:
+            raise server_refused(CloneError, f"cannot drop database {name!r}", exc) from exc
+
+    def temporary(
+        self,
+        target_db: str,
+        source_db: str,
+        snapshot_name: Optional[str] = None,
+        *,
+        branch: bool = False,
+    ) -> CloneJanitor:
+        """A clone that lives for a ``with`` block: made on entry, dropped on exit."""
+        return CloneJanitor(self, target_db, source_db, snapshot_name, branch=branch)
+
     # -- shared -----------------------------------------------------------------------------
     def _snapshot_for(
         self, what: str, snapshot_name: str, *, database: str, table: Optional[str]
     ) -> SnapshotInfo:
         """The snapshot, checked to exist and to cover what is being cloned."""
         name = check_snapshot_name(snapshot_name)
-        found = self._dialect.list_snapshots(self.executor, name)
+        found = self.dialect.list_snapshots(self.executor, name)
         if not found:
             raise CloneError(f"{what}: snapshot {name!r} does not exist")
         snapshot = found[0]

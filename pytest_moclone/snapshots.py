@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from .errors import QueryError, SnapshotError, server_refused
-from .names import check_identifier, check_not_system, check_snapshot_name
+from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
 if TYPE_CHECKING:
-    from .client import Client, Executor
+    from .connection import Executor
     from .dialects.base import Dialect, SnapshotInfo
 
 _NOT_IN_SESSION = (
@@ -21,20 +21,16 @@ _NOT_IN_SESSION = (
 class SnapshotManager:
     """``client.snapshots`` (runs on the client) or ``session.snapshots`` (reads only)."""
 
-    def __init__(self, client: Client, executor: Optional[Executor] = None) -> None:
-        self.client = client
-        self.executor: Executor = executor if executor is not None else client
-
-    @property
-    def _dialect(self) -> Dialect:
-        return self.client.dialect_impl
+    def __init__(self, executor: Executor, dialect: Dialect) -> None:
+        self.executor = executor
+        self.dialect = dialect
 
     def create(
         self, name: str, database: Optional[str] = None, table: Optional[str] = None
     ) -> SnapshotInfo:
         """Snapshot ``database`` (or one ``table`` of it): FOR DATABASE / FOR TABLE."""
         name = check_snapshot_name(name)
-        database = database if database is not None else self.client.database
+        database = database if database is not None else self.executor.database
         if database is None:
             raise SnapshotError(
                 f"cannot create snapshot {name!r}: no database given and the client has none "
@@ -47,12 +43,10 @@ class SnapshotManager:
         what = f"cannot create snapshot {name!r}"
         if self.executor.in_transaction:
             raise SnapshotError(f"{what}: " + _NOT_IN_SESSION.format(verb="created"))
-        ex, dialect = self.executor, self._dialect
+        ex, dialect = self.executor, self.dialect
         if not dialect.database_exists(ex, database):
             raise SnapshotError(f"{what}: database {database!r} does not exist")
         if table is not None:
-            from .names import TableName
-
             if not dialect.table_exists(ex, TableName(table, database)):
                 raise SnapshotError(f"{what}: table {database}.{table} does not exist")
         if dialect.list_snapshots(ex, name):
@@ -72,19 +66,19 @@ class SnapshotManager:
         what = f"cannot drop snapshot {name!r}"
         if self.executor.in_transaction:
             raise SnapshotError(f"{what}: " + _NOT_IN_SESSION.format(verb="dropped"))
-        found = self._dialect.list_snapshots(self.executor, name)
+        found = self.dialect.list_snapshots(self.executor, name)
         if not found:
             if if_exists:
                 return False
             raise SnapshotError(f"{what}: it does not exist (use if_exists=True)")
         try:
-            self._dialect.drop_snapshot(self.executor, found[0])
+            self.dialect.drop_snapshot(self.executor, found[0])
         except QueryError as exc:
             raise server_refused(SnapshotError, what, exc) from exc
         return True
 
     def get(self, name: str) -> Optional[SnapshotInfo]:
-        found = self._dialect.list_snapshots(self.executor, check_snapshot_name(name))
+        found = self.dialect.list_snapshots(self.executor, check_snapshot_name(name))
         return found[0] if found else None
 
     def exists(self, name: str) -> bool:
@@ -92,4 +86,4 @@ class SnapshotManager:
 
     def list(self) -> list[SnapshotInfo]:
         """Every snapshot, newest first."""
-        return self._dialect.list_snapshots(self.executor)
+        return self.dialect.list_snapshots(self.executor)

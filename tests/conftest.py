@@ -52,11 +52,11 @@ def fresh_name(admin: Client) -> Iterator[Callable[[str], str]]:
 
     yield make
     for name in reversed(made):  # a later database may hold foreign keys into an earlier one
-        admin.drop_database(name)
+        admin.clone.drop(name)
 
 
 def on_matrixone(client: Client) -> bool:
-    return client.dialect == "matrixone"
+    return client.dialect_name == "matrixone"
 
 
 GOLDEN_CONFTEST = """
@@ -117,7 +117,7 @@ def inner(
     for name in suite.leftover_snapshots():
         admin.snapshots.drop(name, if_exists=True)
     for name in suite.leftover_databases():
-        admin.drop_database(name)
+        admin.clone.drop(name)
 
 
 def checksum(client: Client, database: str, table: str) -> tuple[int, int]:

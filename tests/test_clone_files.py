@@ -17,26 +17,22 @@ from conftest import checksum
 
 from pytest_moclone import Client, CloneError, QueryError
 from pytest_moclone.dialects import tablespaces
-from pytest_moclone.dialects.mysql import (
-    DatabasePlan,
-    TablePlan,
-    frozen_database_name,
-    split_foreign_keys,
-)
+from pytest_moclone.dialects.mysql import frozen_database_name
+from pytest_moclone.dialects.mysql_plan import DatabasePlan, TablePlan, split_foreign_keys
 from pytest_moclone.servers.mariadb import find_server
 
 FILES_USED = "as tablespace files"
 
 
 def _forced(client: Client) -> Client:
-    client.dialect_impl.file_copy_min_bytes = 0  # type: ignore[attr-defined]
+    client.dialect.file_copy_min_bytes = 0  # type: ignore[attr-defined]
     return client
 
 
 @pytest.fixture
 def files(admin: Client) -> Iterator[Client]:
     """A client that clones every table of a snapshot as files."""
-    if admin.datadir is None or admin.dialect != "mariadb":
+    if admin.datadir is None or admin.dialect_name != "mariadb":
         pytest.skip(
             "tablespace files are copied only on a private MariaDB whose data folder this "
             f"process owns; this run's server is {admin.info.describe()} at {admin.port}"

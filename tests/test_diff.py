@@ -197,7 +197,8 @@ def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
 ) -> None:
     if on_matrixone(admin):
         pytest.skip("the bucketed comparison is for MySQL/MariaDB (MatrixOne uses DATA BRANCH)")
-    from pytest_moclone.dialects import mysql_diff
+    from pytest_moclone.connection import Connection
+    from pytest_moclone.dialects import narrowing
     from pytest_moclone.dialects.mysql import frozen_database_name
 
     db = fresh_name("big")
@@ -212,8 +213,8 @@ def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
     admin.snapshots.create(snap, database=db)
     frozen = frozen_database_name(snap)
     admin.execute(f"ANALYZE TABLE {frozen}.n, {frozen}.s, {frozen}.w")  # row estimates
-    monkeypatch.setattr(mysql_diff, "NARROW_FROM_ROWS", 10)
-    monkeypatch.setattr(mysql_diff, "ROWS_PER_BUCKET", 4)
+    monkeypatch.setattr(narrowing, "NARROW_FROM_ROWS", 10)
+    monkeypatch.setattr(narrowing, "ROWS_PER_BUCKET", 4)
     copy = fresh_name("bigcopy")
     admin.clone.clone_database(copy, db, snap)
     admin.execute(f"INSERT INTO {copy}.n VALUES (500, 'new', 1), (-3, 'neg', 1)")
@@ -223,13 +224,13 @@ def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
     admin.execute(f"UPDATE {copy}.s SET v = NULL WHERE k = 'k42'")
     admin.execute(f"DELETE FROM {copy}.w WHERE a = 7 LIMIT 1")
     issued: list[str] = []
-    execute = Client.execute
+    execute = Connection.execute
 
-    def spy(self: Client, sql: str, params=None):  # type: ignore[no-untyped-def]
+    def spy(self: Connection, sql: str, params=None):  # type: ignore[no-untyped-def]
         issued.append(sql)
         return execute(self, sql, params)
 
-    monkeypatch.setattr(Client, "execute", spy)
+    monkeypatch.setattr(Connection, "execute", spy)
     diff = admin.clone.diff(copy, db, snap, max_rows=10)
     narrowed = [sql for sql in issued if "(SELECT" in sql and "LEFT JOIN" in sql]
     assert any(" BETWEEN " in sql for sql in narrowed)  # integer key: ranges of it

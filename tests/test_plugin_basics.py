@@ -81,7 +81,7 @@ def test_summary_reports_clones_and_golden_build(inner) -> None:
 def test_header_names_server_dialect_version_and_setting_sources(inner, admin: Client) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
     result = inner.run("--mo-keep-failed")
-    dialect = {"mariadb": "MariaDB", "mysql": "MySQL", "matrixone": "MatrixOne"}[admin.dialect]
+    dialect = {"mariadb": "MariaDB", "mysql": "MySQL", "matrixone": "MatrixOne"}[admin.dialect_name]
     result.stdout.fnmatch_lines(
         [
             f"moclone: server {dialect} * at {admin.host}:{admin.port} (from the URL)",

@@ -129,7 +129,7 @@ def test_reuse_keeps_a_private_servers_data_and_golden(inner, monkeypatch) -> No
 def test_clones_slower_than_the_tests_do_not_pile_up_undropped() -> None:
     # The pool only schedules: its make and drop are plain callables here, so that the clone can
     # be made slower than the test, as a 1 M-row golden's is.
-    from pytest_moclone.plugin.pool import ClonePool
+    from pytest_moclone.pool import ClonePool
 
     alive: set[str] = set()
     most = 0

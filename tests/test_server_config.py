@@ -13,7 +13,7 @@ import tomllib
 
 from pytest_moclone import ServerStartError
 from pytest_moclone import servers as servers_module
-from pytest_moclone.runs import RunLease, new_run_id, run_is_alive
+from pytest_moclone.leases import RunLease, new_run_id, run_is_alive
 from pytest_moclone.servers import RunningServer, choose_server, from_url
 from pytest_moclone.servers.docker import container_settings, docker_available
 from pytest_moclone.servers.matrixone import parse_version_output, render_launch_files
@@ -166,7 +166,7 @@ def test_a_lease_is_alive_while_held_and_dead_after_a_kill(tmp_path: Path) -> No
         [
             sys.executable,
             "-c",
-            "import sys, time; from pytest_moclone.runs import RunLease; "
+            "import sys, time; from pytest_moclone.leases import RunLease; "
             f"lease = RunLease(__import__('pathlib').Path({str(tmp_path)!r}), 'other'); "
             "lease.acquire(); "
             "print('held', flush=True); time.sleep(60)",

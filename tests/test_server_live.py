@@ -15,7 +15,7 @@ import pymysql
 import pytest
 
 from pytest_moclone import Client, ServerStartError
-from pytest_moclone.runs import cache_root, run_is_alive
+from pytest_moclone.leases import cache_root, run_is_alive
 from pytest_moclone.servers.docker import docker_available, start_docker
 from pytest_moclone.servers.mariadb import find_server, start_mariadb
 from pytest_moclone.servers.matrixone import start_matrixone
@@ -46,7 +46,7 @@ def test_private_mariadb_starts_answers_ddl_and_is_removed(capsys) -> None:
     server = start_mariadb(owner_run_id="t1", timeout=60)
     try:
         with Client.from_url(server.url) as client:
-            assert client.dialect in ("mariadb", "mysql")
+            assert client.dialect_name in ("mariadb", "mysql")
             client.execute("CREATE DATABASE live_probe")
             client.execute("DROP DATABASE live_probe")
         assert server.startup_seconds is not None and server.workdir is not None
@@ -66,7 +66,7 @@ def test_private_matrixone_starts_answers_ddl_and_stops(capsys) -> None:
     server = start_matrixone(Path(binary), owner_run_id="t2", timeout=180)
     try:
         with Client.from_url(server.url) as client:
-            assert client.dialect == "matrixone"
+            assert client.dialect_name == "matrixone"
             client.execute("CREATE DATABASE live_probe")
             client.execute("DROP DATABASE live_probe")
         assert server.pid is not None
@@ -111,7 +111,7 @@ def _hold_lease(run_id: str) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-c",
-            "import time; from pytest_moclone.runs import RunLease, cache_root; "
+            "import time; from pytest_moclone.leases import RunLease, cache_root; "
             f"lease = RunLease(cache_root(), {run_id!r}); lease.acquire(); "
             "print('held', flush=True); time.sleep(300)",
         ],
@@ -200,6 +200,6 @@ def test_docker_matrixone_starts_when_an_engine_answers() -> None:
     server = start_docker("matrixorigin/matrixone:4.2.0")
     try:
         with Client.from_url(server.url) as client:
-            assert client.dialect == "matrixone"
+            assert client.dialect_name == "matrixone"
     finally:
         server.stop()

@@ -1,7 +1,9 @@
-"""The small interface every server family implements.
+"""The small interface every server family implements, and what each one can do.
 
 The managers validate names, check what exists and word the errors; a dialect only knows how its
-server does each step. Every name a dialect receives has already been checked.
+server does each step. Every name a dialect receives has already been checked. What differs
+between servers is said by a capability (an attribute or a method here), never by comparing the
+dialect's name elsewhere.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ..names import TableName, literal
+from ..names import TableName, quote
 
 if TYPE_CHECKING:
-    from ..client import Client, Executor
+    from ..connection import Executor
     from ..diff import DatabaseDiff
 
 
@@ -33,30 +35,55 @@ class Dialect(ABC):
     name: str
     #: True when clones and snapshots are the server's own (MatrixOne >= 3.0), False when emulated.
     native: bool
-
-    def database_exists(self, ex: Executor, database: str) -> bool:
-        rows = ex.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (database,)
-        )
-        return bool(rows)
-
-    def table_exists(self, ex: Executor, table: TableName) -> bool:
-        rows = ex.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-            (table.database, table.table),
-        )
-        return bool(rows)
-
-    def list_tables(self, ex: Executor, database: str) -> list[str]:
-        rows = ex.execute(
-            "SELECT table_name FROM information_schema.tables "
-            f"WHERE table_schema = {literal(database)} AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name"
-        )
-        return [str(r[0]) for r in rows]
-
     #: True where a database made by ``clone_database(..., branch=True)`` diffs row by row natively.
     lineage_diff: bool = False
+    #: ``CHECKSUM TABLE`` exists: a diff skips tables whose checksums match.
+    checksum_table: bool = False
+    #: String comparisons follow collations ('b' = 'B'): an exact comparison needs ``BINARY``.
+    binary_compare: bool = False
+    #: A diff cuts large changed tables into buckets and joins only the ones that differ.
+    narrow_large_tables: bool = False
+    #: Names of databases and tables compare case-insensitively (the server folds them).
+    folds_names: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+    def _name_match(self, column: str) -> str:
+        """A WHERE term matching ``column`` to a parameter the way the server compares names."""
+        return f"LOWER({column}) = LOWER(%s)" if self.folds_names else f"{column} = %s"
+
+    def database_exists(self, ex: Executor, database: str) -> bool:
+        where = self._name_match("schema_name")
+        rows = ex.execute(f"SELECT 1 FROM information_schema.schemata WHERE {where}", (database,))
+        return bool(rows)
+
+    def table_type(self, ex: Executor, table: TableName) -> Optional[str]:
+        """``BASE TABLE``, ``VIEW``, ``SEQUENCE``, ... or None when there is no such table."""
+        where = f"{self._name_match('table_schema')} AND {self._name_match('table_name')}"
+        rows = ex.execute(
+            f"SELECT table_type FROM information_schema.tables WHERE {where}",
+            (table.database or "", table.table),
+        )
+        return str(rows[0][0]).upper() if rows else None
+
+    def table_exists(self, ex: Executor, table: TableName) -> bool:
+        return self.table_type(ex, table) is not None
+
+    def primary_keys(self, ex: Executor, database: str) -> dict[str, tuple[str, ...]]:
+        """Every table's primary key columns, in key order (tables without one are absent)."""
+        rows = ex.execute(
+            "SELECT table_name, column_name FROM information_schema.statistics "
+            "WHERE table_schema = %s AND index_name = 'PRIMARY' ORDER BY table_name, seq_in_index",
+            (database,),
+        )
+        keys: dict[str, list[str]] = {}
+        for table, column in rows:
+            keys.setdefault(str(table), []).append(str(column))
+        return {t: tuple(c) for t, c in keys.items()}
+
+    def drop_database(self, ex: Executor, database: str) -> None:
+        ex.execute_ddl(f"DROP DATABASE IF EXISTS {quote(database)}")
 
     @abstractmethod
     def clone_database(
@@ -76,7 +103,7 @@ class Dialect(ABC):
     @abstractmethod
     def diff_database(
         self,
-        client: Client,
+        ex: Executor,
         target: str,
         base: str,
         snapshot: Optional[SnapshotInfo],
@@ -102,6 +129,3 @@ class Dialect(ABC):
     @abstractmethod
     def list_snapshots(self, ex: Executor, name: Optional[str] = None) -> list[SnapshotInfo]:
         """All snapshots (or the one called ``name``), newest first."""
-
-    def drop_database(self, ex: Executor, database: str) -> None:
-        ex.client.drop_database(database)

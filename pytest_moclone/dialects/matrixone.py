@@ -14,7 +14,7 @@ from ..names import TableName, literal, quote
 from .base import Dialect, SnapshotInfo
 
 if TYPE_CHECKING:
-    from ..client import Client, Executor
+    from ..connection import Executor
     from ..diff import DatabaseDiff
     from ..version import ServerInfo
 
@@ -107,6 +107,7 @@ def _parse_timestamp(value: Any) -> Optional[dt.datetime]:
 class MatrixOneDialect(Dialect):
     name = "matrixone"
     native = True
+    folds_names = True  # lower_case_table_names = 1: names are stored lower-cased
 
     def __init__(self, info: ServerInfo) -> None:
         self.info = info
@@ -132,14 +133,11 @@ class MatrixOneDialect(Dialect):
             if branch and self.supports_data_branch
             else clone_database_sql(target, source, snapshot)
         )
-        if ex.in_transaction:
-            ex.execute(sql)
-        else:
-            ex.client.execute_ddl(sql)
+        ex.execute_ddl(sql)
 
     def diff_database(
         self,
-        client: Client,
+        ex: Executor,
         target: str,
         base: str,
         snapshot: Optional[SnapshotInfo],
@@ -148,7 +146,7 @@ class MatrixOneDialect(Dialect):
     ) -> DatabaseDiff:
         from .matrixone_diff import diff_database
 
-        return diff_database(client, target, base, snapshot, diff, limit)
+        return diff_database(ex, self, target, base, snapshot, diff, limit)
 
     def clone_table(
         self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]
@@ -164,7 +162,7 @@ class MatrixOneDialect(Dialect):
 
     def list_snapshots(self, ex: Executor, name: Optional[str] = None) -> list[SnapshotInfo]:
         if name is None and not ex.in_transaction:
-            return parse_show_snapshots(*ex.client.query("SHOW SNAPSHOTS"))
+            return parse_show_snapshots(*ex.query("SHOW SNAPSHOTS"))
         # SHOW SNAPSHOTS refuses to run inside a transaction; the catalog table works anywhere.
         where = "" if name is None else f" WHERE sname = {literal(name)}"
         rows = ex.execute(
@@ -181,3 +179,30 @@ class MatrixOneDialect(Dialect):
             )
             for r in rows
         ]
+
+    def primary_keys(self, ex: Executor, database: str) -> dict[str, tuple[str, ...]]:
+        """MatrixOne's information_schema has no key columns; its catalog marks them, in one
+        query. A composite key shows only as the hidden ``__mo_cpkey_col`` (then SHOW KEYS names
+        its parts); a table without a key has a hidden ``__mo_fake_pk_col``."""
+        found: dict[str, tuple[str, ...]] = {}
+        composite = []
+        for table, column in ex.execute(
+            "SELECT att_relname, attname FROM mo_catalog.mo_columns "
+            "WHERE att_database = %s AND att_constraint_type = 'p' "
+            "AND account_id = current_account_id() ORDER BY att_relname, attnum",
+            (database,),
+        ):
+            if column == "__mo_cpkey_col":
+                composite.append(str(table))
+            elif column != "__mo_fake_pk_col":
+                found[str(table)] = (*found.get(str(table), ()), str(column))
+        for table in composite:
+            names, rows = ex.query(f"SHOW KEYS FROM {quote(database)}.{quote(table)}")
+            index = {n.lower(): i for i, n in enumerate(names)}
+            parts = sorted(
+                (int(r[index["seq_in_index"]]), str(r[index["column_name"]]))
+                for r in rows
+                if str(r[index["key_name"]]).upper() == "PRIMARY"
+            )
+            found[table] = tuple(c for _, c in parts if not c.startswith("__mo_"))
+        return found

@@ -30,9 +30,11 @@ from ..errors import QueryError
 from ..names import literal, quote
 from . import sql_diff
 from .base import SnapshotInfo
+from .schema_diff import Shape, record_alterations, schema_changes, shapes
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..connection import Executor
+    from .matrixone import MatrixOneDialect
 
 #: Rows are read from the first this many differences DIFF returns (``OUTPUT LIMIT``).
 ROWS_READ_AT_MOST = 1000
@@ -42,8 +44,8 @@ ROWS_SCANNED_AT_MOST = 100_000
 _LINEAGE_DEPTH = 16  # DATA BRANCH CREATE, then one step per ALTER on v4.x
 
 
-def _table_ids(client: Client, database: str, at: str = "") -> dict[str, set[int]]:
-    rows = client.execute(
+def _table_ids(ex: Executor, database: str, at: str = "") -> dict[str, set[int]]:
+    rows = ex.execute(
         f"SELECT relname, rel_id FROM mo_catalog.mo_tables {at} "
         "WHERE reldatabase = %s AND account_id = current_account_id()",
         (database,),
@@ -54,19 +56,19 @@ def _table_ids(client: Client, database: str, at: str = "") -> dict[str, set[int
     return ids
 
 
-def lineage_tables(client: Client, database: str, base: str = "", at: str = "") -> set[str]:
+def lineage_tables(ex: Executor, database: str, base: str = "", at: str = "") -> set[str]:
     """Tables of ``database`` that descend from the table of the same name in ``base``.
 
     Without ``base``: every table that has lineage at all. Where the catalog cannot be read (an
     account without the privilege), no table has lineage: all are compared in plain SQL.
     """
     try:
-        ours = _table_ids(client, database)
+        ours = _table_ids(ex, database)
         ancestors: dict[str, set[int]] = {}
         if base:
-            ancestors = _table_ids(client, base)
+            ancestors = _table_ids(ex, base)
             if at:  # the base's tables as the snapshot saw them (one may have been re-created)
-                for name, ids in _table_ids(client, base, at).items():
+                for name, ids in _table_ids(ex, base, at).items():
                     ancestors.setdefault(name, set()).update(ids)
         parents: dict[int, int] = {}
         frontier = {i for ids in ours.values() for i in ids}
@@ -74,7 +76,7 @@ def lineage_tables(client: Client, database: str, base: str = "", at: str = "") 
             if not frontier:
                 break
             marks = ", ".join(["%s"] * len(frontier))
-            rows = client.execute(
+            rows = ex.execute(
                 "SELECT table_id, p_table_id FROM mo_catalog.mo_branch_metadata "
                 f"WHERE table_id IN ({marks})",
                 sorted(frontier),
@@ -98,7 +100,8 @@ def lineage_tables(client: Client, database: str, base: str = "", at: str = "") 
 
 
 def diff_database(
-    client: Client,
+    ex: Executor,
+    dialect: MatrixOneDialect,
     target: str,
     base: str,
     snapshot: Optional[SnapshotInfo],
@@ -110,16 +113,16 @@ def diff_database(
     def base_ref(table: str) -> str:
         return f"{quote(base)}.{quote(table)}{' ' + at if at else ''}"
 
-    ours, theirs = sql_diff.shapes(client, target), sql_diff.shapes(client, base)
-    sql_diff.schema_changes(ours, theirs, diff)
-    sql_diff.record_alterations(client, target, base, diff)
+    ours, theirs = shapes(ex, dialect, target), shapes(ex, dialect, base)
+    schema_changes(ours, theirs, diff)
+    record_alterations(ex, target, base, diff)
     # In a transaction DIFF fails (v3.0.18) or misses the transaction's own rows (v4.2.0).
-    with_lineage = set() if client.in_transaction else lineage_tables(client, target, base, at)
+    with_lineage = set() if ex.in_transaction else lineage_tables(ex, target, base, at)
     for table in sorted(set(ours) & set(theirs)):
         found: Optional[TableDiff] = None
         if table in with_lineage:
             try:
-                found = _branch_diff(client, target, base, at, table, ours[table], limit)
+                found = _branch_diff(ex, target, base, at, table, ours[table], limit)
             except QueryError as exc:  # v4.2.0 DROP COLUMN; a TRUNCATEd branch table on v4.2.0
                 why = f"the server said ({exc.server_code}) {exc.server_message}"
                 if table in diff.altered:
@@ -128,7 +131,8 @@ def diff_database(
             found = TableDiff(table, ours[table].key, note="definition changed: rows not compared")
         if found is None:  # no lineage (a plain clone), or DIFF refused: compare in plain SQL
             found = sql_diff.diff_table(
-                client,
+                ex,
+                dialect,
                 f"{quote(target)}.{quote(table)}",
                 base_ref(table),
                 table,
@@ -141,14 +145,14 @@ def diff_database(
 
 
 def _branch_diff(
-    client: Client, target: str, base: str, at: str, table: str, shape: sql_diff.Shape, limit: int
+    ex: Executor, target: str, base: str, at: str, table: str, shape: Shape, limit: int
 ) -> Optional[TableDiff]:
     """The native diff of one table with lineage; None when the base changed as well."""
     statement = (
         f"DATA BRANCH DIFF {quote(target)}.{quote(table)} AGAINST {quote(base)}.{quote(table)}{at}"
     )
     result = TableDiff(table, shape.key)
-    summary = client.execute(statement + " OUTPUT SUMMARY")
+    summary = ex.execute(statement + " OUTPUT SUMMARY")
     counts = {str(metric).upper(): int(n or 0) for metric, n, *_ in summary}
     if any(int(row[2] or 0) for row in summary if len(row) > 2):
         # The base changed too since the branch was made (a diff without the snapshot): DIFF's
@@ -163,7 +167,7 @@ def _branch_diff(
     if total > ROWS_SCANNED_AT_MOST:
         result.note = f"counts only: rows are read when at most {ROWS_SCANNED_AT_MOST} changed"
         return result
-    names, rows = client.query(f"{statement} OUTPUT LIMIT {min(total, ROWS_READ_AT_MOST)}")
+    names, rows = ex.query(f"{statement} OUTPUT LIMIT {min(total, ROWS_READ_AT_MOST)}")
     columns = names[2:]  # the first two are the table's name and the flag
     updated_new: list[Row] = []
     for row in rows:
@@ -174,7 +178,7 @@ def _branch_diff(
             result.deleted.append(values)
         elif flag == "UPDATE" and len(updated_new) < limit:
             updated_new.append(values)
-    old = _old_rows(client, base, at, table, shape.key, updated_new)
+    old = _old_rows(ex, base, at, table, shape.key, updated_new)
     result.updated = [(old.get(_key_of(new, shape.key)), new) for new in updated_new]
     if total > ROWS_READ_AT_MOST and result.truncated:
         result.note = f"rows shown are from the first {ROWS_READ_AT_MOST} changes the server listed"
@@ -186,15 +190,15 @@ def _key_of(row: Row, key: tuple[str, ...]) -> tuple[object, ...]:
 
 
 def _old_rows(
-    client: Client, base: str, at: str, table: str, key: tuple[str, ...], new_rows: list[Row]
+    ex: Executor, base: str, at: str, table: str, key: tuple[str, ...], new_rows: list[Row]
 ) -> dict[tuple[object, ...], Row]:
     """The base's version of updated rows, read at the snapshot by key (none without a key)."""
     if not key or not new_rows:
         return {}
     match = " OR ".join("(" + " AND ".join(f"{quote(k)} = %s" for k in key) + ")" for _ in new_rows)
     params = [row.get(k) for row in new_rows for k in key]
-    names, _ = client.query(f"SELECT * FROM {quote(base)}.{quote(table)} {at} LIMIT 0")
-    rows = client.execute(f"SELECT * FROM {quote(base)}.{quote(table)} {at} WHERE {match}", params)
+    names, _ = ex.query(f"SELECT * FROM {quote(base)}.{quote(table)} {at} LIMIT 0")
+    rows = ex.execute(f"SELECT * FROM {quote(base)}.{quote(table)} {at} WHERE {match}", params)
     found = {}
     for row in rows:
         values = {n: v for n, v in zip(names, row, strict=True) if not n.startswith("__mo_")}

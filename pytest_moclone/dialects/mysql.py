@@ -1,10 +1,8 @@
 """MySQL and MariaDB: clone and snapshot emulated in plain SQL.
 
-A *clone* re-creates every table from ``SHOW CREATE TABLE`` (so foreign keys, generated columns,
-AUTO_INCREMENT, charsets and comments survive; ``CREATE TABLE ... LIKE`` would drop the foreign
-keys on MySQL), copies the rows in one transaction (one consistent read of all tables), then
-re-creates views (re-pointed at the clone), triggers and stored routines. The whole copy is one
-multi-statement round trip, with foreign key and unique checks off during it.
+A *clone* runs a database's plan (mysql_plan.py) into a new database in one multi-statement round
+trip, with foreign key and unique checks off during it; large tables of a frozen snapshot may be
+copied as tablespace files instead (tablespaces.py).
 
 A *snapshot* is such a copy, frozen in a hidden database derived from the snapshot's name, and
 listed in a registry table; only what the registry lists is ever treated (or dropped) as a
@@ -15,18 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
-from ..errors import SnapshotError
+from ..errors import MocloneError, SnapshotError
 from ..names import TableName, literal, quote
 from . import tablespaces
 from .base import Dialect, SnapshotInfo
+from .mysql_plan import (
+    NAMED_FOREIGN_KEY,
+    UNQUALIFIED_REFERENCE,
+    DatabasePlan,
+    TablePlan,
+    copy_rows,
+    create_table_as,
+    read_plan,
+)
 
 if TYPE_CHECKING:
-    from ..client import Client, Executor, Row
+    from ..connection import Executor, Row
     from ..diff import DatabaseDiff
 
 log = logging.getLogger("pytest_moclone")
@@ -34,16 +39,6 @@ log = logging.getLogger("pytest_moclone")
 REGISTRY_DATABASE = "__moclone"
 REGISTRY_TABLE = f"{quote(REGISTRY_DATABASE)}.`snapshots`"
 FROZEN_PREFIX = "__mosnap_"
-
-_CREATE_TABLE_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.IGNORECASE)
-_UNQUALIFIED_REFERENCE = re.compile(r"REFERENCES (`(?:[^`]|``)+`) \(")
-_FOREIGN_KEY_ITEM = re.compile(r"^\s*CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY ")
-_NAMED_FOREIGN_KEY = re.compile(r"CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY")
-_DEFINER = re.compile(r"\s+DEFINER=(`(?:[^`]|``)*`|'[^']*'|\S+?)@(`(?:[^`]|``)*`|'[^']*'|\S+)")
-_ROUTINE_HEAD = re.compile(
-    r"^CREATE\s+(?P<kind>PROCEDURE|FUNCTION)\s+(?P<name>`(?:[^`]|``)+`|[\w$]+)\s*\(",
-    re.IGNORECASE,
-)
 
 
 def frozen_database_name(snapshot_name: str) -> str:
@@ -55,223 +50,6 @@ def frozen_database_name(snapshot_name: str) -> str:
     return f"{FROZEN_PREFIX}{snapshot_name[: 64 - len(FROZEN_PREFIX) - 9]}_{digest}"
 
 
-@dataclass(frozen=True)
-class TablePlan:
-    name: str
-    create_sql: str  # SHOW CREATE TABLE, with the table name unqualified
-    columns: tuple[str, ...]  # the columns to copy (generated ones are computed, not copied)
-    engine: str = ""
-    partitioned: bool = False
-
-
-@dataclass
-class DatabasePlan:
-    """Everything needed to re-create one database elsewhere, read from the server once."""
-
-    database: str
-    charset: str
-    collation: str
-    tables: list[TablePlan] = field(default_factory=list)
-    views: list[tuple[str, str]] = field(default_factory=list)  # (name, definition) in order
-    triggers: list[str] = field(default_factory=list)  # CREATE TRIGGER, source-qualified
-    routines: list[str] = field(default_factory=list)  # SHOW CREATE PROCEDURE/FUNCTION
-
-    def statements(self, target: str, *, frozen: bool = False) -> list[str]:
-        """The statements that re-create this database as ``target`` (a new database)."""
-        return self.table_statements(target, frozen=frozen) + self.object_statements(target)
-
-    def table_statements(
-        self, target: str, *, frozen: bool = False, as_files: Sequence[str] = ()
-    ) -> list[str]:
-        """Create ``target`` and its tables with their rows; the tables ``as_files`` are left
-        empty with their tablespaces discarded, for :mod:`.tablespaces` to fill. Then no table
-        gets its foreign keys yet (:meth:`foreign_key_statements` adds them): MariaDB cannot drop
-        a discarded table that a foreign key links, so a copy that fails half-way could not be
-        undone."""
-        out = [
-            f"CREATE DATABASE {quote(target)} "
-            f"CHARACTER SET {self.charset} COLLATE {self.collation}",
-        ]
-        for t in self.tables:
-            create = split_foreign_keys(t.create_sql)[0] if as_files else t.create_sql
-            out.append(_create_table_as(create, TableName(t.name, target)))
-        out += tablespaces.discard(target, as_files)
-        # One transaction: every table is read at one point in time (InnoDB locks what
-        # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
-        # A snapshot's frozen copy has no writers: plain reads, without those locks, are
-        # consistent there and 13-18% faster (docs/performance.md).
-        if frozen:
-            out.append("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        out.append("START TRANSACTION")
-        out += [
-            _copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
-            for t in self.tables
-            if t.columns and t.name not in as_files
-        ]
-        out.append("COMMIT")
-        return out
-
-    def foreign_key_statements(self, target: str) -> list[str]:
-        """Add the foreign keys that ``table_statements(..., as_files=...)`` left out (with
-        foreign key checks off this is a change of metadata, not a rebuild)."""
-        out = []
-        for t in self.tables:
-            keys = split_foreign_keys(t.create_sql)[1]
-            if keys:
-                added = ", ".join(f"ADD {key}" for key in keys)
-                out.append(f"ALTER TABLE {TableName(t.name, target).sql} {added}")
-        return out
-
-    def object_statements(self, target: str) -> list[str]:
-        """Views (re-pointed at ``target``), triggers and routines, once the tables are there."""
-        dst = quote(target)
-        repoint = _repointer(self.database, target)
-        out = []
-        for name, definition in self.views:
-            out.append(f"CREATE VIEW {dst}.{quote(name)} AS {repoint(definition)}")
-        out += [repoint(t) for t in self.triggers]
-        out += [_qualify_routine(r, target) for r in self.routines]
-        return out
-
-
-def split_foreign_keys(create_sql: str) -> tuple[str, list[str]]:
-    """``SHOW CREATE TABLE`` without its foreign keys, and those keys' clauses."""
-    lines = create_sql.split("\n")
-    close = next((i for i, line in enumerate(lines) if line.startswith(")")), len(lines))
-    items = [line.rstrip(",") for line in lines[1:close]]
-    keys = [item.strip() for item in items if _FOREIGN_KEY_ITEM.match(item)]
-    if not keys:
-        return create_sql, []
-    kept = [item for item in items if not _FOREIGN_KEY_ITEM.match(item)]
-    return "\n".join([lines[0], ",\n".join(kept), *lines[close:]]), keys
-
-
-def _repointer(source: str, target: str) -> Callable[[str], str]:
-    """Re-point ``source``-qualified names (views, trigger bodies) at ``target``."""
-    old, new = quote(source) + ".", quote(target) + "."
-
-    def repoint(sql: str) -> str:
-        return sql.replace(old, new)
-
-    return repoint
-
-
-def _create_table_as(create_sql: str, target: TableName) -> str:
-    return _CREATE_TABLE_HEAD.sub(lambda _m: f"CREATE TABLE {target.sql}", create_sql, count=1)
-
-
-def _copy_rows(plan: TablePlan, source: TableName, target: TableName) -> str:
-    cols = ", ".join(quote(c) for c in plan.columns)
-    return f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {source.sql}"
-
-
-def _qualify_routine(create_sql: str, target: str) -> str:
-    """Put a routine into ``target``; its DEFINER goes (the copy belongs to whoever makes it)."""
-    body = _DEFINER.sub("", create_sql, count=1)
-    match = _ROUTINE_HEAD.match(body)
-    if match is None:
-        raise ValueError(f"unexpected routine definition: {create_sql[:80]!r}")
-    name = match.group("name")
-    if name.startswith("`"):
-        name = name[1:-1].replace("``", "`")
-    head = f"CREATE {match.group('kind').upper()} {quote(target)}.{quote(name)}("
-    return head + body[match.end() :]
-
-
-def read_plan(ex: Executor, database: str) -> DatabasePlan:
-    """Read what :meth:`DatabasePlan.statements` needs, in a few round trips."""
-    client = ex.client
-    charset, collation = ex.execute(
-        "SELECT default_character_set_name, default_collation_name "
-        "FROM information_schema.schemata WHERE schema_name = %s",
-        (database,),
-    )[0]
-    plan = DatabasePlan(database, str(charset), str(collation))
-    kinds = ex.execute(
-        "SELECT table_name, table_type, engine, create_options "
-        "FROM information_schema.tables WHERE table_schema = %s "
-        "ORDER BY table_name",
-        (database,),
-    )
-    tables = [str(row[0]) for row in kinds if row[1] == "BASE TABLE"]
-    view_names = [str(row[0]) for row in kinds if row[1] == "VIEW"]
-    storage = {
-        str(name): (str(engine or ""), "partitioned" in str(options or ""))
-        for name, _, engine, options in kinds
-    }
-    copied: dict[str, list[str]] = {t: [] for t in tables}
-    for table, column, extra in ex.execute(
-        "SELECT table_name, column_name, extra FROM information_schema.columns "
-        "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
-        (database,),
-    ):
-        generated = any(w in str(extra or "").upper() for w in ("VIRTUAL", "STORED", "PERSISTENT"))
-        if str(table) in copied and not generated:
-            copied[str(table)].append(str(column))
-    shows = client.query_many([f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables])
-    for name, rows in zip(tables, shows, strict=False):
-        engine, partitioned = storage[name]
-        create = str(rows[0][1])
-        plan.tables.append(TablePlan(name, create, tuple(copied[name]), engine, partitioned))
-    plan.views = _views_in_order(ex, database, view_names)
-    plan.triggers = _triggers(ex, database)
-    routines = ex.execute(
-        "SELECT routine_type, routine_name FROM information_schema.routines "
-        "WHERE routine_schema = %s ORDER BY routine_name",
-        (database,),
-    )
-    shows = client.query_many(
-        [f"SHOW CREATE {kind} {quote(database)}.{quote(str(name))}" for kind, name in routines]
-    )
-    for (_kind, name), rows in zip(routines, shows, strict=False):
-        definition = rows[0][2]
-        if definition is None:
-            raise SnapshotError(
-                f"cannot read the definition of routine {database}.{name}: "
-                "the user needs the privilege to see it (SHOW CREATE needs SELECT on mysql.proc)"
-            )
-        plan.routines.append(str(definition))
-    return plan
-
-
-def _views_in_order(ex: Executor, database: str, names: Sequence[str]) -> list[tuple[str, str]]:
-    """Views with their definitions, each after the views it reads."""
-    if not names:
-        return []
-    rows = ex.execute(
-        "SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = %s",
-        (database,),
-    )
-    pending = {str(n): str(d) for n, d in rows}
-    ordered: list[tuple[str, str]] = []
-    while pending:
-        ready = [
-            n
-            for n, d in pending.items()
-            if not any(f"{quote(database)}.{quote(o)}" in d for o in pending if o != n)
-        ]
-        if not ready:  # a cycle cannot exist in valid views; keep the rest in name order
-            ready = sorted(pending)
-        for n in sorted(ready):
-            ordered.append((n, pending.pop(n)))
-    return ordered
-
-
-def _triggers(ex: Executor, database: str) -> list[str]:
-    rows = ex.execute(
-        "SELECT trigger_name, action_timing, event_manipulation, event_object_table, "
-        "action_statement FROM information_schema.triggers WHERE trigger_schema = %s "
-        "ORDER BY event_object_table, event_manipulation, action_timing, action_order",
-        (database,),
-    )
-    db = quote(database)
-    return [
-        f"CREATE TRIGGER {db}.{quote(str(name))} {timing} {event} ON {db}.{quote(str(table))} "
-        f"FOR EACH ROW {body}"
-        for name, timing, event, table, body in rows
-    ]
-
-
 class MySQLDialect(Dialect):
     """The emulation; also used for MatrixOne servers older than 3.0 (no native CLONE)."""
 
@@ -279,6 +57,11 @@ class MySQLDialect(Dialect):
 
     def __init__(self, name: str = "mysql") -> None:
         self.name = name
+        mysql_family = name in ("mysql", "mariadb")  # else an old MatrixOne, emulated too
+        self.checksum_table = self.binary_compare = self.narrow_large_tables = mysql_family
+        self.folds_names = not mysql_family
+        #: Large frozen tables may be copied as InnoDB tablespace files (measured on MariaDB).
+        self.tablespace_files = name == "mariadb"
         self._frozen_plans: dict[tuple[str, object], DatabasePlan] = {}
         self._frozen_checksums: dict[tuple[str, object], dict[str, object]] = {}
         self._registry_ready = False
@@ -300,16 +83,16 @@ class MySQLDialect(Dialect):
             self._run_copy(ex, read_plan(ex, source).statements(target), created_database=target)
             return
         plan = self._frozen_plan(ex, snapshot)
-        as_files = self._tables_as_files(ex.client, plan, target)
+        as_files = self._tables_as_files(ex, plan, target)
         if not as_files:
             self._run_copy(ex, plan.statements(target, frozen=True), created_database=target)
             return
-        datadir = ex.client.datadir
+        datadir = ex.datadir
         assert datadir is not None
 
         def fill_tables() -> list[str]:
             tablespaces.check_data_folder(datadir, target, as_files)
-            tablespaces.copy_tablespaces(ex.client, datadir, plan.database, target, as_files)
+            tablespaces.copy_tablespaces(ex, datadir, plan.database, target, as_files)
             return [
                 *tablespaces.adopt(target, as_files),
                 *plan.foreign_key_statements(target),
@@ -330,14 +113,14 @@ class MySQLDialect(Dialect):
         else:
             log.debug("cloned %d tables of %s as tablespace files", len(as_files), target)
 
-    def _tables_as_files(self, client: Client, plan: DatabasePlan, target: str) -> list[str]:
-        if client.datadir is None or self.name != "mariadb" or self._files_refused:
+    def _tables_as_files(self, ex: Executor, plan: DatabasePlan, target: str) -> list[str]:
+        if ex.datadir is None or not self.tablespace_files or self._files_refused:
             return []
-        return tablespaces.tables_to_copy(plan, client.datadir, target, self.file_copy_min_bytes)
+        return tablespaces.tables_to_copy(plan, ex.datadir, target, self.file_copy_min_bytes)
 
     def diff_database(
         self,
-        client: Client,
+        ex: Executor,
         target: str,
         base: str,
         snapshot: Optional[SnapshotInfo],
@@ -352,7 +135,7 @@ class MySQLDialect(Dialect):
         if snapshot is not None:
             sums = self._frozen_checksums.setdefault((snapshot.name, snapshot.created_at), {})
         return diff_databases(
-            client, target, side, lambda table: f"{quote(side)}.{quote(table)}", diff, limit, sums
+            ex, self, target, side, lambda table: f"{quote(side)}.{quote(table)}", diff, limit, sums
         )
 
     def clone_table(
@@ -362,14 +145,14 @@ class MySQLDialect(Dialect):
         read_from = source
         if snapshot is not None:
             read_from = TableName(source.table, frozen_database_name(snapshot.name))
-        create = ex.client.query_many([f"SHOW CREATE TABLE {read_from.sql}"])[0][0][1]
-        create = _create_table_as(str(create), target)
+        create = ex.query_many([f"SHOW CREATE TABLE {read_from.sql}"])[0][0][1]
+        create = create_table_as(str(create), target)
         if target.database == source.database:
             # Foreign key names are unique per database: let the server name the copy's own.
-            create = _NAMED_FOREIGN_KEY.sub("FOREIGN KEY", create)
+            create = NAMED_FOREIGN_KEY.sub("FOREIGN KEY", create)
         else:
             # As on MatrixOne, a table cloned into another database keeps pointing at the source's.
-            create = _UNQUALIFIED_REFERENCE.sub(
+            create = UNQUALIFIED_REFERENCE.sub(
                 lambda m: f"REFERENCES {quote(source.database or '')}.{m.group(1)} (", create
             )
         columns = tuple(
@@ -381,7 +164,7 @@ class MySQLDialect(Dialect):
             )
             if not any(w in str(extra or "").upper() for w in ("VIRTUAL", "STORED", "PERSISTENT"))
         )
-        copy = _copy_rows(TablePlan(target.table, create, columns), read_from, target)
+        copy = copy_rows(TablePlan(target.table, create, columns), read_from, target)
         self._run_copy(ex, [create, copy], created_table=target)
 
     def _run_copy(
@@ -411,27 +194,24 @@ class MySQLDialect(Dialect):
             self._after_failed_copy(ex, created_database, created_table)
             raise
         if created_database is not None:
-            ex.on_rollback(lambda: self.drop_database(ex.client, created_database))
+            ex.on_rollback(lambda: self.drop_database(ex, created_database))
         if created_table is not None:
             drop_table = f"DROP TABLE IF EXISTS {created_table.sql}"
-            ex.on_rollback(lambda: ex.client.execute_script([drop_table]))
+            ex.on_rollback(lambda: ex.execute_script([drop_table]))
 
     def _after_failed_copy(
         self, ex: Executor, database: Optional[str], table: Optional[TableName]
     ) -> None:
         """Undo a half-done copy. The managers checked that the target did not exist."""
-        from ..errors import MocloneError
-
-        client = ex.client
         try:
-            client.execute("ROLLBACK")
+            ex.execute("ROLLBACK")
             # Before the checks come back on: a table whose tablespace was discarded cannot be
             # dropped with foreign key checks on (MariaDB answers 1205, a lock wait timeout).
             if database is not None:
-                client.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
+                ex.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
             if table is not None:
-                client.execute(f"DROP TABLE IF EXISTS {table.sql}")
-            client.execute(
+                ex.execute(f"DROP TABLE IF EXISTS {table.sql}")
+            ex.execute(
                 "SET SESSION foreign_key_checks = COALESCE(@moclone_fk, 1), "
                 "unique_checks = COALESCE(@moclone_uc, 1)"
             )
@@ -450,7 +230,7 @@ class MySQLDialect(Dialect):
     def _ensure_registry(self, ex: Executor) -> None:
         if self._registry_ready:
             return
-        ex.client.execute_script(
+        ex.execute_script(
             [
                 f"CREATE DATABASE IF NOT EXISTS {quote(REGISTRY_DATABASE)}",
                 f"CREATE TABLE IF NOT EXISTS {REGISTRY_TABLE} ("
@@ -476,40 +256,39 @@ class MySQLDialect(Dialect):
 
     def create_snapshot(self, ex: Executor, name: str, database: str, table: Optional[str]) -> None:
         self._ensure_registry(ex)
-        client = ex.client
         frozen = frozen_database_name(name)
-        stale = client.execute(f"SELECT state FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
+        stale = ex.execute(f"SELECT state FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
         if stale:
             raise SnapshotError(
                 f"cannot create snapshot {name!r}: a snapshot of that name is registered "
                 f"(state {stale[0][0]!r}); drop it first with client.snapshots.drop({name!r})"
             )
-        if self.database_exists(client, frozen):
+        if self.database_exists(ex, frozen):
             raise SnapshotError(
                 f"cannot create snapshot {name!r}: database {frozen!r} exists but is not a "
                 "snapshot made by pytest-moclone; rename or drop it, or choose another name"
             )
-        client.execute(
+        ex.execute(
             f"INSERT INTO {REGISTRY_TABLE} VALUES (%s, %s, %s, %s, %s, 'building', NOW(6))",
             (name, "database" if table is None else "table", database, table, frozen),
         )
         try:
             if table is None:
-                self._run_copy(client, read_plan(client, database).statements(frozen))
+                self._run_copy(ex, read_plan(ex, database).statements(frozen))
             else:
-                client.execute(f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4")
-                self.clone_table(client, TableName(table, frozen), TableName(table, database), None)
+                ex.execute(f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4")
+                self.clone_table(ex, TableName(table, frozen), TableName(table, database), None)
         except BaseException:
-            self._forget(client, name, frozen)
+            self._forget(ex, name, frozen)
             raise
-        client.execute(f"UPDATE {REGISTRY_TABLE} SET state = 'ready' WHERE name = %s", (name,))
+        ex.execute(f"UPDATE {REGISTRY_TABLE} SET state = 'ready' WHERE name = %s", (name,))
 
     def drop_snapshot(self, ex: Executor, snapshot: SnapshotInfo) -> None:
-        self._forget(ex.client, snapshot.name, frozen_database_name(snapshot.name))
+        self._forget(ex, snapshot.name, frozen_database_name(snapshot.name))
 
-    def _forget(self, client: Client, name: str, frozen: str) -> None:
-        client.execute(f"DROP DATABASE IF EXISTS {quote(frozen)}")
-        client.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
+    def _forget(self, ex: Executor, name: str, frozen: str) -> None:
+        ex.execute(f"DROP DATABASE IF EXISTS {quote(frozen)}")
+        ex.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE name = %s", (name,))
         for cache in (self._frozen_plans, self._frozen_checksums):
             for key in [k for k in cache if k[0] == name]:
                 del cache[key]

@@ -28,8 +28,8 @@ from ..errors import CloneError
 from ..names import quote
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from .mysql import DatabasePlan, TablePlan
+    from ..connection import Executor
+    from .mysql_plan import DatabasePlan, TablePlan
 
 #: Tables whose tablespace file is at least this large are copied as files. Measured on the
 #: benchmark golden (docs/performance.md): at 144 KiB a table's rows copy faster (24 vs 29 ms for
@@ -93,7 +93,7 @@ def export_lock(database: str) -> str:
 
 
 def copy_tablespaces(
-    client: Client, datadir: Path, source: str, target: str, tables: Sequence[str]
+    ex: Executor, datadir: Path, source: str, target: str, tables: Sequence[str]
 ) -> None:
     """Copy the frozen tables' files into ``target`` (their tablespaces discarded there).
 
@@ -102,7 +102,7 @@ def copy_tablespaces(
     server-wide named lock makes them take turns (other xdist workers, the pool's thread).
     """
     lock = export_lock(source)
-    got = client.execute("SELECT GET_LOCK(%s, %s)", (lock, EXPORT_LOCK_WAIT))[0][0]
+    got = ex.execute("SELECT GET_LOCK(%s, %s)", (lock, EXPORT_LOCK_WAIT))[0][0]
     if got != 1:
         raise CloneError(
             f"cannot clone {source!r} into {target!r}: another connection has been exporting "
@@ -110,7 +110,7 @@ def copy_tablespaces(
         )
     try:
         listed = ", ".join(f"{quote(source)}.{quote(t)}" for t in tables)
-        client.execute(f"FLUSH TABLES {listed} FOR EXPORT")
+        ex.execute(f"FLUSH TABLES {listed} FOR EXPORT")
         try:
             for table in tables:
                 for suffix in (".ibd", ".cfg"):
@@ -122,9 +122,9 @@ def copy_tablespaces(
                 f"cannot clone {source!r} into {target!r}: copying a tablespace file failed: {exc}"
             ) from exc
         finally:
-            client.execute("UNLOCK TABLES")
+            ex.execute("UNLOCK TABLES")
     finally:
-        client.execute("SELECT RELEASE_LOCK(%s)", (lock,))
+        ex.execute("SELECT RELEASE_LOCK(%s)", (lock,))
 
 
 def discard(target: str, tables: Sequence[str]) -> list[str]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
-from ..runs import new_run_id
+from ..leases import new_run_id
 from . import hookspecs
 from .fixtures import (
     CLONE_KEY,
@@ -64,11 +63,6 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_id, worker, owner = workerinput["moclone_run_id"], str(workerinput["workerid"]), False
 
-    def shared_dir() -> Path:
-        """pytest's temp root, shared by the controller and its workers."""
-        basetemp = Path(config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
-        return (basetemp if owner else basetemp.parent) / "moclone"
-
     def fill_golden(client: Client) -> None:
         config.hook.pytest_moclone_setup_golden(client=client)
 
@@ -79,7 +73,6 @@ def pytest_configure(config: pytest.Config) -> None:
         settings,
         run_id=run_id,
         worker=worker,
-        shared_dir=shared_dir,
         is_owner=owner,
         fill_golden=fill_golden,
         golden_sources=golden_sources,

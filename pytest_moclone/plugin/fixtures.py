@@ -10,8 +10,8 @@ import pytest
 
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
+from ..golden import Golden
 from ..servers import RunningServer
-from .golden import Golden
 from .run import MocloneRun
 
 RUN_KEY = pytest.StashKey[MocloneRun]()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pluggy
+import pytest
 
 if TYPE_CHECKING:
     from ..client import Client
 
-hookspec = pluggy.HookspecMarker("pytest")
+hookspec = pytest.hookspec
 
 
 @hookspec

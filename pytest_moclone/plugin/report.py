@@ -7,7 +7,8 @@ from typing import Optional
 from ..client import Client
 from ..diff import format_diff
 from ..errors import MocloneError
-from .run import MocloneRun, plural
+from .run import MocloneRun
+from .stats import plural
 
 
 def header_lines(run: MocloneRun) -> list[str]:

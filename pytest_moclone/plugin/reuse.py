@@ -20,8 +20,8 @@ from filelock import FileLock
 
 from .. import __version__
 from ..client import Client
-from .golden import Golden, build_golden
-from .records import REUSE_RUN, Records, drop_recorded
+from ..golden import Golden, build_golden
+from ..records import REUSE_RUN, Records, drop_recorded
 
 
 def hook_sources(implementations: Iterable[Any]) -> list[str]:
@@ -74,7 +74,7 @@ class ReusedGoldens:
             ours = [r for r in self.records.entries() if r.run == owner]
             complete = {r.name for r in ours} >= {database, snapshot}
             if complete and not rebuild and admin.snapshots.exists(snapshot):
-                golden = Golden(database, snapshot, None, owned=False, fingerprint=fp)
+                golden = Golden(database, snapshot, None, fingerprint=fp)
             else:
                 drop_recorded(admin, ours)  # half-built, or --mo-rebuild: only what we recorded
                 self.records.forget(ours)
@@ -85,9 +85,7 @@ class ReusedGoldens:
                     fill,
                     lambda kind, name: self.records.add(owner, kind, name),
                 )
-                golden = Golden(
-                    database, snapshot, built.build_seconds, owned=False, fingerprint=fp
-                )
+                golden = Golden(database, snapshot, built.build_seconds, fingerprint=fp)
             self._drop_stale(admin, keep=fp, alive=alive)
         return golden
 

@@ -28,10 +28,6 @@ NOTHING_FOUND = """no database server for the tests. Any one of these works:
     (or --mo-binary /path/to/mo-service for a private MatrixOne)"""
 
 
-def _no_data_dir(kind: str, version: str) -> Optional[Path]:
-    return None
-
-
 def choose_server(
     kind: str,
     *,
@@ -39,10 +35,16 @@ def choose_server(
     mo_binary: Optional[str],
     mo_image: str,
     owner_run_id: str,
-    data_dir_for: DataDirFor = _no_data_dir,
+    data_dir_for: Optional[DataDirFor] = None,
     timeout: Optional[float] = None,
 ) -> RunningServer:
-    """Find or start the server of ``kind`` (auto, url, docker, local, mariadb, matrixone)."""
+    """Find or start the server of ``kind`` (auto, url, docker, local, mariadb, matrixone).
+
+    ``data_dir_for(kind, version)`` gives a private server a data folder kept across runs
+    (``--mo-reuse``); without it every private server starts on a fresh one.
+    """
+    if data_dir_for is None:
+        data_dir_for = _fresh
     if kind in ("auto", "url") and url:
         return from_url(url)
     if kind == "url":
@@ -64,7 +66,7 @@ def choose_server(
         if found_server is not None:
             return start_mariadb(
                 owner_run_id=owner_run_id,
-                data_dir=data_dir_for(found_server[1], _binary_version(found_server[0])),
+                data_dir=data_dir_for(found_server.flavour, found_server.version),
                 timeout=timeout or 60.0,
             )
         if kind == "local" and shutil.which("mo-service"):
@@ -72,6 +74,10 @@ def choose_server(
                 Path(str(shutil.which("mo-service"))), owner_run_id, data_dir_for, timeout
             )
     raise ServerStartError(NOTHING_FOUND)
+
+
+def _fresh(kind: str, version: str) -> Optional[Path]:
+    return None
 
 
 def _matrixone(
@@ -85,10 +91,3 @@ def _matrixone(
         data_dir=data_dir_for("matrixone", shown),
         timeout=timeout or 120.0,
     )
-
-
-def _binary_version(binary: str) -> str:
-    import subprocess
-
-    words = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
-    return next((w.split("-")[0] for w in words if w[:1].isdigit()), "unknown")

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from ..connection import mask_url
+
 
 @dataclass
 class RunningServer:
@@ -24,6 +26,11 @@ class RunningServer:
     #: The data folder of a server whose files are ours (a private MariaDB): its clients may copy
     #: tablespace files (``Client(datadir=...)``). None for every server we did not make.
     own_datadir: Optional[Path] = None
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with its password as ``***``: the form that is ever printed."""
+        return mask_url(self.url)
 
     def stop(self) -> None:
         """Stop the server (idempotent); a URL server is the user's and is never touched."""

@@ -74,7 +74,6 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
         container_id=container.get_wrapped_container().id,
     )
     try:
-        log = _LogPath(container)
         wait_until_ready(
             host,
             port,
@@ -82,7 +81,7 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
             "111",
             what=f"the MatrixOne container ({image})",
             timeout=timeout,
-            log_path=log.path,
+            log=lambda: container_log(container),
         )
     except BaseException:
         container.stop()
@@ -91,19 +90,14 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
     return server
 
 
-class _LogPath:
-    """The container's log, written to a file so a start failure can quote it."""
-
-    def __init__(self, container: Any) -> None:
-        import tempfile
-        from pathlib import Path
-
-        self.path = Path(tempfile.mkstemp(prefix="moclone-docker-", suffix=".log")[1])
-        try:
-            out, err = container.get_logs()
-            self.path.write_bytes(out + err)
-        except Exception:
-            pass
+def container_log(container: Any, lines: int = 20) -> str:
+    """The end of the container's log, read when a start has failed (not before)."""
+    try:
+        out, err = container.get_logs()
+    except Exception as exc:  # the engine went away too: say so rather than hide the cause
+        return f"its log could not be read ({exc})"
+    tail = (out + err).decode(errors="replace").strip().splitlines()[-lines:]
+    return "the last lines of its log:\n" + ("\n".join("    " + t for t in tail) or "    (empty)")
 
 
 def stop_container(container_id: str) -> None:

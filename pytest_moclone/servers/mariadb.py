@@ -7,11 +7,13 @@ buffer makes every clone and drop 3-8x cheaper (see docs/performance.md).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -45,13 +47,26 @@ def find_binary(*names: str) -> Optional[str]:
     return None
 
 
-def find_server() -> Optional[tuple[str, str]]:
-    """(server binary, "mariadb" or "mysql"), or None."""
+@dataclass(frozen=True)
+class ServerBinary:
+    path: str
+    flavour: str  # "mariadb" or "mysql"
+    version: str  # e.g. "10.11.19"; "unknown" when --version does not say
+
+
+def find_server() -> Optional[ServerBinary]:
+    """The machine's MariaDB/MySQL server binary, or None."""
     binary = find_binary("mariadbd", "mysqld")
-    if binary is None:
-        return None
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
-    return binary, "mariadb" if "mariadb" in out.stdout.lower() else "mysql"
+    return None if binary is None else describe_binary(binary)
+
+
+@functools.lru_cache(maxsize=8)
+def describe_binary(binary: str) -> ServerBinary:
+    """What ``binary --version`` says, asked once per process."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
+    shown = next((w for w in out.split() if w[:1].isdigit()), "unknown")
+    flavour = "mariadb" if "mariadb" in out.lower() else "mysql"
+    return ServerBinary(binary, flavour, shown.split("-")[0])
 
 
 def workdir_base() -> tuple[Path, str]:
@@ -115,7 +130,7 @@ def start_mariadb(
         raise ServerStartError(
             f"no MariaDB or MySQL server binary (mariadbd/mysqld) found; {INSTALL_HINT}"
         )
-    binary, flavour = found
+    binary, flavour = found.path, found.flavour
     base, where = workdir_base() if tmpfs else (Path(tempfile.gettempdir()), "on disk")
     workdir = Path(tempfile.mkdtemp(prefix="moclone-mariadb-", dir=base))
     log = workdir / "server.log"
@@ -149,11 +164,9 @@ def start_mariadb(
     )
     server.startup_seconds = time.monotonic() - started  # initialising the data folder too
     server.own_datadir = datadir
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
-    shown = next((w for w in version if w[:1].isdigit()), "")
     kept = f", data kept in {datadir}" if data_dir is not None else ""
     server.description = (
-        f"private {_NAMES[flavour]} {shown.split('-')[0]} ({Path(binary).name}) {where} "
+        f"private {_NAMES[flavour]} {found.version} ({Path(binary).name}) {where} "
         f"{workdir}, port {port}{kept}"
     )
     return server

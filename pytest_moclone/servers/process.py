@@ -24,7 +24,7 @@ from typing import Optional
 import pymysql
 
 from ..errors import ServerStartError
-from ..runs import cache_root
+from ..leases import cache_root
 from .base import RunningServer
 
 
@@ -75,6 +75,18 @@ def log_tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
     tail = text.strip().splitlines()[-lines:]
     return "\n".join("    " + line for line in tail) or "    (the log is empty)"
+
+
+def kept_log(log: Path, name: str) -> str:
+    """Keep a failed server's log in the cache (its work folder is removed) and quote its end."""
+    folder = cache_root() / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / f"{name}.log"
+    try:
+        shutil.copyfile(log, kept)
+    except OSError:
+        return f"its log ({log}) could not be read"
+    return f"the last lines of its log (kept at {kept}):\n{log_tail(kept)}"
 
 
 #: The servers this process started, kept so their Popen objects live as long as the servers.
@@ -133,13 +145,14 @@ def wait_until_ready(
     *,
     what: str,
     timeout: float,
-    log_path: Path,
+    log: Callable[[], str],
     proc: Optional[subprocess.Popen[bytes]] = None,
     ddl: bool = True,
 ) -> float:
     """Poll until a round trip (with ``ddl``, a CREATE + DROP DATABASE) works; return seconds.
 
-    MatrixOne answers ``SELECT 1`` before it can run DDL, hence the DDL round trip.
+    MatrixOne answers ``SELECT 1`` before it can run DDL, hence the DDL round trip. ``log()``
+    says what the server logged, for the message when it never gets ready.
     """
     started = time.monotonic()
     last_error = "no answer yet"
@@ -148,8 +161,7 @@ def wait_until_ready(
     while True:
         if proc is not None and proc.poll() is not None:
             raise ServerStartError(
-                f"{what} exited with code {proc.returncode} before it was ready; "
-                f"the last lines of its log ({log_path}):\n{log_tail(log_path)}"
+                f"{what} exited with code {proc.returncode} before it was ready; {log()}"
             )
         try:
             conn = pymysql.connect(
@@ -176,8 +188,7 @@ def wait_until_ready(
         if waited > timeout:
             raise ServerStartError(
                 f"{what} did not accept {'DDL' if ddl else 'a query'} within {timeout:.0f} s "
-                f"(last error: {last_error}); the last lines of its log ({log_path}):\n"
-                f"{log_tail(log_path)}"
+                f"(last error: {last_error}); {log()}"
             )
         time.sleep(pause)
         pause = min(pause * 1.5, 0.2)
@@ -217,7 +228,7 @@ def launch(
             password,
             what=what,
             timeout=timeout,
-            log_path=workdir / "server.log",
+            log=lambda: kept_log(workdir / "server.log", f"{kind}-{owner_run_id}"),
             proc=proc,
         )
     except BaseException:

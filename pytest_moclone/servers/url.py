@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..client import parse_url
+from ..connection import parse_url
 from .base import RunningServer
 
 

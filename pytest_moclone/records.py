@@ -17,8 +17,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..client import Client
-from ..errors import MocloneError
+from .client import Client
+from .errors import MocloneError
 
 DATABASE = "database"
 SNAPSHOT = "snapshot"
@@ -72,6 +72,9 @@ class Records:
             )
             self.path.write_text(text, encoding="utf-8")
 
+    def forget_name(self, run: str, kind: str, name: str) -> None:
+        self.forget([Record(run, kind, name)])
+
     def of_run(self, run: str) -> list[Record]:
         return [r for r in self.entries() if r.run == run]
 
@@ -99,7 +102,7 @@ def drop_recorded(admin: Client, records: Iterable[Record]) -> list[Record]:
                 if admin.snapshots.drop(record.name, if_exists=True):
                     dropped.append(record)
             elif record.name in existing:
-                admin.drop_database(record.name)
+                admin.clone.drop(record.name)
                 dropped.append(record)
         except MocloneError as exc:
             if getattr(exc, "server_code", None) is None:

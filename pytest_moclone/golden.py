@@ -1,9 +1,9 @@
-"""The golden database: built once per run (once in total under pytest-xdist), then snapshotted.
+"""The golden database: built, filled and snapshotted; every clone is made from that snapshot.
 
-The first process to take the run's golden lock builds it and writes ``golden.json`` beside the
-lock; every other process waits on the lock and reads that file. Clones are only ever made from
-the snapshot, which is taken after the build completes, so a half-built golden (a run killed
-mid-build) is never handed out: it has no snapshot and the next run reaps it.
+Clones are only ever made from the snapshot, which is taken after the build completes, so a
+half-built golden (a run killed mid-build) is never handed out: it has no snapshot, and the
+reaper drops it once its run is dead. Usable without pytest; the plugin decides when (golden.py
+in plugin/run.py: once per run, once in total under pytest-xdist).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..client import Client
-from ..errors import MocloneError
-from ..names import check_identifier, quote
+from .client import Client
+from .errors import MocloneError
+from .names import check_identifier, quote
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class Golden:
     database: str
     snapshot: str
     build_seconds: Optional[float]  # None when cloned from a user's --mo-snapshot
-    owned: bool  # True when this run made it (and so drops it)
     fingerprint: Optional[str] = None  # set when reused across runs (--mo-reuse)
 
     def to_json(self) -> str:
@@ -105,7 +104,7 @@ def build_golden(
         fill(client)
     record("snapshot", snapshot)
     admin.snapshots.create(snapshot, database=database)
-    return Golden(database, snapshot, time.perf_counter() - started, owned=True)
+    return Golden(database, snapshot, time.perf_counter() - started)
 
 
 def user_snapshot(admin: Client, name: str) -> Golden:
@@ -123,4 +122,4 @@ def user_snapshot(admin: Client, name: str) -> Golden:
             f"--mo-snapshot {name!r} is a {found.level} snapshot; the plugin clones databases, "
             "so it needs a snapshot FOR DATABASE"
         )
-    return Golden(found.database, name, None, owned=False)
+    return Golden(found.database, name, None)

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Optional, Union
 
-from ..client import Client
-from ..errors import MocloneError
+from .client import Client
+from .errors import MocloneError
 
 Made = Union[tuple[str, float], BaseException]  # (name, seconds the clone took)
 

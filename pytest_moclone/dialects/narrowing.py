@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Optional
 from ..names import quote
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from .sql_diff import Shape
+    from ..connection import Executor
+    from .schema_diff import Shape
 
 #: Tables the server estimates smaller than this are compared whole (a join of 50 k rows is fast).
 NARROW_FROM_ROWS = 50_000
@@ -116,13 +116,13 @@ def _is(column_type: str, families: tuple[str, ...]) -> bool:
 
 
 def plan_buckets(
-    client: Client, base_ref: str, estimated_rows: int, shape: Shape
+    ex: Executor, base_ref: str, estimated_rows: int, shape: Shape
 ) -> Optional[Buckets]:
     """The bucket plan, read from the base side only (so its sums can be cached with it)."""
     count = max(1, min(MAX_BUCKETS, math.ceil(estimated_rows / ROWS_PER_BUCKET)))
     if shape.key and _is(dict(shape.columns)[shape.key[0]], _INTEGER_TYPES):
         column = quote(shape.key[0])
-        low, high = client.execute(f"SELECT MIN({column}), MAX({column}) FROM {base_ref}")[0]
+        low, high = ex.execute(f"SELECT MIN({column}), MAX({column}) FROM {base_ref}")[0]
         if low is None or high is None:
             return None
         width = max(1, math.ceil((int(high) - int(low) + 1) / count))
@@ -131,17 +131,17 @@ def plan_buckets(
     return Buckets(f"{hashed} % {count}", count)
 
 
-def bucket_sums(client: Client, ref: str, buckets: Buckets, shape: Shape) -> BucketSums:
+def bucket_sums(ex: Executor, ref: str, buckets: Buckets, shape: Shape) -> BucketSums:
     """Per bucket: (rows, sum of row hashes), in one pass over the table."""
-    rows = client.execute(
+    rows = ex.execute(
         f"SELECT {buckets.expression} AS moclone_bucket, COUNT(*), SUM({row_hash(shape)}) "
         f"FROM {ref} GROUP BY moclone_bucket ORDER BY NULL"
     )
     return {int(b): (int(n), int(s or 0)) for b, n, s in rows}
 
 
-def estimated_rows(client: Client, database: str, table: str) -> int:
-    rows = client.execute(
+def estimated_rows(ex: Executor, database: str, table: str) -> int:
+    rows = ex.execute(
         "SELECT table_rows FROM information_schema.tables "
         "WHERE table_schema = %s AND table_name = %s",
         (database, table),
@@ -150,7 +150,7 @@ def estimated_rows(client: Client, database: str, table: str) -> int:
 
 
 def narrow(
-    client: Client,
+    ex: Executor,
     target_ref: str,
     base_ref: str,
     base_database: str,
@@ -169,14 +169,14 @@ def narrow(
     if isinstance(cached, tuple):
         plan, theirs = cached
     else:
-        size = estimated_rows(client, base_database, table)
-        plan = None if size < NARROW_FROM_ROWS else plan_buckets(client, base_ref, size, shape)
-        theirs = {} if plan is None else bucket_sums(client, base_ref, plan, shape)
+        size = estimated_rows(ex, base_database, table)
+        plan = None if size < NARROW_FROM_ROWS else plan_buckets(ex, base_ref, size, shape)
+        theirs = {} if plan is None else bucket_sums(ex, base_ref, plan, shape)
         if cache is not None:
             cache[slot] = (plan, theirs)
     if not isinstance(plan, Buckets):
         return whole
-    ours = bucket_sums(client, target_ref, plan, shape)
+    ours = bucket_sums(ex, target_ref, plan, shape)
     differ = [b for b in set(ours) | set(theirs) if ours.get(b) != theirs.get(b)]
     # No bucket differs although the checksum does: a change the text form cannot show (a FLOAT
     # beyond its printed digits). Compare whole rather than miss it.

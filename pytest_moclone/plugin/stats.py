@@ -1,0 +1,78 @@
+"""What the run's summary reports; under xdist each worker sends its own to the controller."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 clone``, ``2 clones``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class Stats:
+    """What the summary reports; under xdist each worker sends its own to the controller."""
+
+    clone_seconds: list[tuple[float, str]] = field(default_factory=list)  # (seconds, test id)
+    wait_seconds: list[float] = field(default_factory=list)
+    golden_seconds: Optional[float] = None
+    server_seconds: Optional[float] = None
+    server_description: Optional[str] = None
+    reaped: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clone_seconds": self.clone_seconds,
+            "wait_seconds": self.wait_seconds,
+            "golden_seconds": self.golden_seconds,
+            "server_seconds": self.server_seconds,
+            "server_description": self.server_description,
+            "reaped": self.reaped,
+            "kept": self.kept,
+        }
+
+    def merge(self, other: dict[str, Any]) -> None:
+        self.clone_seconds += [(float(s), str(t)) for s, t in other.get("clone_seconds", [])]
+        self.wait_seconds += [float(s) for s in other.get("wait_seconds", [])]
+        for name in ("golden_seconds", "server_seconds", "server_description"):
+            if getattr(self, name) is None and other.get(name) is not None:
+                setattr(self, name, other[name])
+        self.reaped += list(other.get("reaped", []))
+        self.kept += list(other.get("kept", []))
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        if self.server_description:
+            started = (
+                f", started in {self.server_seconds:.1f} s"
+                if self.server_seconds is not None
+                else ""
+            )
+            lines.append(f"server: {self.server_description}{started}")
+        if self.golden_seconds is not None:
+            lines.append(f"golden built in {self.golden_seconds:.2f} s")
+        if self.clone_seconds:
+            times = sorted(self.clone_seconds)
+            median = statistics.median(s for s, _ in times) * 1000
+            slowest, where = times[-1]
+            lines.append(
+                f"{plural(len(times), 'clone')} made: median {median:.1f} ms, "
+                f"slowest {slowest * 1000:.1f} ms ({where})"
+            )
+        if self.wait_seconds:
+            waits = sorted(self.wait_seconds)
+            lines.append(
+                f"tests waited for their database: median "
+                f"{statistics.median(waits) * 1000:.2f} ms, slowest {waits[-1] * 1000:.1f} ms"
+            )
+        if self.reaped:
+            lines.append(
+                f"cleaned up {len(self.reaped)} things left by killed runs: "
+                + ", ".join(self.reaped[:5])
+                + (" ..." if len(self.reaped) > 5 else "")
+            )
+        return lines
