@@ -13,12 +13,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Optional
+from typing import Optional, Protocol
 
 from .errors import ServerConnectionError
 
-if TYPE_CHECKING:
-    from .clone import CloneManager
+
+class Cloner(Protocol):
+    """What a janitor needs of ``client.clone`` (clone.py's CloneManager)."""
+
+    def clone_database(
+        self, target_db: str, source_db: str, snapshot_name: Optional[str] = None
+    ) -> bool: ...
+
+    def branch_database(
+        self, target_db: str, source_db: str, snapshot_name: Optional[str] = None
+    ) -> bool: ...
+
+    def drop(self, database: str) -> None: ...
+
 
 #: Called with a database's name before it is created (an ownership record, written first so a
 #: kill cannot lose it), and after it is dropped or its creation failed.
@@ -34,7 +46,7 @@ class CloneJanitor:
 
     def __init__(
         self,
-        manager: CloneManager,
+        manager: Cloner,
         name: str,
         source: str,
         snapshot: Optional[str] = None,

@@ -46,9 +46,8 @@ class SnapshotManager:
         ex, dialect = self.executor, self.dialect
         if not dialect.database_exists(ex, database):
             raise SnapshotError(f"{what}: database {database!r} does not exist")
-        if table is not None:
-            if not dialect.table_exists(ex, TableName(table, database)):
-                raise SnapshotError(f"{what}: table {database}.{table} does not exist")
+        if table is not None and not dialect.table_exists(ex, TableName(table, database)):
+            raise SnapshotError(f"{what}: table {database}.{table} does not exist")
         if dialect.list_snapshots(ex, name):
             raise SnapshotError(f"{what}: snapshot {name!r} already exists")
         try:

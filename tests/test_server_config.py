@@ -15,7 +15,8 @@ from pytest_moclone import ServerStartError
 from pytest_moclone import servers as servers_module
 from pytest_moclone.leases import RunLease, new_run_id, run_is_alive
 from pytest_moclone.servers import RunningServer, choose_server, from_url
-from pytest_moclone.servers.docker import container_settings, docker_available
+from pytest_moclone.servers.docker import container_settings
+from pytest_moclone.servers.engine import docker_available
 from pytest_moclone.servers.matrixone import parse_version_output, render_launch_files
 from pytest_moclone.servers.process import free_port_block
 

@@ -16,10 +16,11 @@ import pytest
 
 from pytest_moclone import Client, ServerStartError
 from pytest_moclone.leases import cache_root, run_is_alive
-from pytest_moclone.servers.docker import docker_available, start_docker
+from pytest_moclone.servers.docker import start_docker
+from pytest_moclone.servers.engine import docker_available
 from pytest_moclone.servers.mariadb import find_server, start_mariadb
 from pytest_moclone.servers.matrixone import start_matrixone
-from pytest_moclone.servers.process import is_ours, reap_orphan_servers
+from pytest_moclone.servers.pids import is_ours, reap_orphan_servers
 
 needs_mariadb = pytest.mark.skipif(
     find_server() is None, reason="needs MariaDB's binaries (apt-get install mariadb-server)"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..names import TableName, literal, quote
 from .base import Dialect, SnapshotInfo
+from .matrixone_diff import diff_database
 
 if TYPE_CHECKING:
     from ..connection import Executor
@@ -144,8 +145,6 @@ class MatrixOneDialect(Dialect):
         diff: DatabaseDiff,
         limit: int,
     ) -> DatabaseDiff:
-        from .matrixone_diff import diff_database
-
         return diff_database(ex, self, target, base, snapshot, diff, limit)
 
     def clone_table(

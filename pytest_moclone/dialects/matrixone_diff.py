@@ -34,7 +34,7 @@ from .schema_diff import Shape, record_alterations, schema_changes, shapes
 
 if TYPE_CHECKING:
     from ..connection import Executor
-    from .matrixone import MatrixOneDialect
+    from .base import Dialect
 
 #: Rows are read from the first this many differences DIFF returns (``OUTPUT LIMIT``).
 ROWS_READ_AT_MOST = 1000
@@ -101,7 +101,7 @@ def lineage_tables(ex: Executor, database: str, base: str = "", at: str = "") ->
 
 def diff_database(
     ex: Executor,
-    dialect: MatrixOneDialect,
+    dialect: Dialect,
     target: str,
     base: str,
     snapshot: Optional[SnapshotInfo],

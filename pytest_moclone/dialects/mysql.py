@@ -29,6 +29,7 @@ from .mysql_plan import (
     create_table_as,
     read_plan,
 )
+from .sql_diff import diff_databases
 
 if TYPE_CHECKING:
     from ..connection import Executor, Row
@@ -94,7 +95,7 @@ class MySQLDialect(Dialect):
             tablespaces.check_data_folder(datadir, target, as_files)
             tablespaces.copy_tablespaces(ex, datadir, plan.database, target, as_files)
             return [
-                *tablespaces.adopt(target, as_files),
+                *(f"ALTER TABLE {quote(target)}.{quote(t)} IMPORT TABLESPACE" for t in as_files),
                 *plan.foreign_key_statements(target),
                 *plan.object_statements(target),
             ]
@@ -128,8 +129,6 @@ class MySQLDialect(Dialect):
         limit: int,
     ) -> DatabaseDiff:
         """Compare with the frozen copy of the snapshot (or with ``base`` as it is now)."""
-        from .sql_diff import diff_databases
-
         side = base if snapshot is None else frozen_database_name(snapshot.name)
         sums = None  # a frozen copy's checksums cannot change: keep them
         if snapshot is not None:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from ..errors import SnapshotError
 from ..names import TableName, quote
-from . import tablespaces
 
 if TYPE_CHECKING:
     from ..connection import Executor
@@ -61,7 +60,7 @@ class DatabasePlan:
         self, target: str, *, frozen: bool = False, as_files: Sequence[str] = ()
     ) -> list[str]:
         """Create ``target`` and its tables with their rows; the tables ``as_files`` are left
-        empty with their tablespaces discarded, for :mod:`.tablespaces` to fill. Then no table
+        empty with their tablespaces discarded, for tablespaces.py to fill. Then no table
         gets its foreign keys yet (:meth:`foreign_key_statements` adds them): MariaDB cannot drop
         a discarded table that a foreign key links, so a copy that fails half-way could not be
         undone."""
@@ -72,7 +71,7 @@ class DatabasePlan:
         for t in self.tables:
             create = split_foreign_keys(t.create_sql)[0] if as_files else t.create_sql
             out.append(create_table_as(create, TableName(t.name, target)))
-        out += tablespaces.discard(target, as_files)
+        out += [f"ALTER TABLE {quote(target)}.{quote(t)} DISCARD TABLESPACE" for t in as_files]
         # One transaction: every table is read at one point in time (InnoDB locks what
         # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
         # A snapshot's frozen copy has no writers: plain reads, without those locks, are

@@ -127,9 +127,5 @@ def copy_tablespaces(
         ex.execute("SELECT RELEASE_LOCK(%s)", (lock,))
 
 
-def discard(target: str, tables: Sequence[str]) -> list[str]:
-    return [f"ALTER TABLE {quote(target)}.{quote(t)} DISCARD TABLESPACE" for t in tables]
-
-
 def adopt(target: str, tables: Sequence[str]) -> list[str]:
     return [f"ALTER TABLE {quote(target)}.{quote(t)} IMPORT TABLESPACE" for t in tables]

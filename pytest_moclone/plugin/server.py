@@ -1,4 +1,4 @@
-"""The run's server: the user's URL, or a private server started once per run and stopped at its end.
+"""The run's server: the user's URL, or a private server started once per run, stopped at its end.
 
 Under xdist one server serves every worker: the first process to need it starts it (shared.py).
 Servers left by killed runs are stopped first (they hold memory, and a kept data folder this run
@@ -15,7 +15,7 @@ from typing import Optional
 from filelock import FileLock, Timeout
 
 from ..servers import RunningServer, choose_server
-from ..servers.process import reap_orphan_servers
+from ..servers.pids import reap_orphan_servers
 from .options import Settings
 from .shared import forget_made, made_once, read_made
 

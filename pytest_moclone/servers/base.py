@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..connection import mask_url
+from .engine import stop_container
+from .pids import stop_process
 
 
 @dataclass
@@ -37,13 +39,9 @@ class RunningServer:
         if self.kind == "url":
             return
         if self.kind == "docker":
-            from .docker import stop_container
-
             if self.container_id:
                 stop_container(self.container_id)
             return
-        from .process import stop_process
-
         if self.pid is not None and self.marker is not None:
             stop_process(self.pid, self.marker)
         if self.workdir is not None:

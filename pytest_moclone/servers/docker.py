@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from typing import Any
 
 from ..errors import ServerStartError
 from .base import RunningServer
+from .engine import docker_available
 from .process import wait_until_ready
 
 DEFAULT_IMAGE = "matrixorigin/matrixone:4.2.0"
@@ -26,32 +25,6 @@ def container_settings(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
         "password": "111",
         "ready_when": "a CREATE DATABASE + DROP DATABASE round trip succeeds",
     }
-
-
-def docker_available() -> bool:
-    """True when testcontainers is installed and a Docker engine answers (never hangs)."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://"):  # the usual case: look before loading the docker client
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.settimeout(2)
-            try:
-                probe.connect(host[len("unix://") :])
-            except OSError:
-                return False
-    try:
-        import docker  # testcontainers depends on it
-    except ImportError:
-        return False
-    engine = None
-    try:
-        engine = docker.from_env(timeout=3)
-        engine.ping()
-        return True
-    except Exception:  # no daemon, no permission, a bad DOCKER_HOST: all mean "no Docker"
-        return False
-    finally:
-        if engine is not None:
-            engine.close()
 
 
 def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningServer:
@@ -100,13 +73,4 @@ def container_log(container: Any, lines: int = 20) -> str:
     return "the last lines of its log:\n" + ("\n".join("    " + t for t in tail) or "    (empty)")
 
 
-def stop_container(container_id: str) -> None:
-    import docker
-
-    engine = docker.from_env(timeout=10)
-    try:
-        engine.containers.get(container_id).remove(force=True)
-    except docker.errors.NotFound:
-        pass
-    finally:
-        engine.close()
+__all__ = ["container_settings", "docker_available", "start_docker"]
