@@ -4,6 +4,12 @@ The suite's server comes from the plugin itself: the private MariaDB it starts b
 server ``MOCLONE_URL`` / ``MOCLONE_MO_BINARY`` names. Library tests make their own databases
 through ``fresh_name``; plugin tests run small suites through ``pytester`` against the same
 server (handed over as ``MOCLONE_URL``), each with its own prefix and records folder.
+
+Layout: ``tests/unit`` holds pure tests (no server: ``pytest -m unit`` runs them alone) and
+``tests/live`` everything that talks to a real server; each test gets the ``unit`` or ``live``
+marker from its folder. A test of one backend's behaviour says so with
+``@pytest.mark.matrixone_only(reason=...)`` or ``@pytest.mark.mariadb_only(reason=...)``; the
+``backend_markers`` fixture below skips it elsewhere, with that reason.
 """
 
 from __future__ import annotations
@@ -12,12 +18,64 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from pytest_moclone import Client
 
 _counter = itertools.count()
+_HERE = Path(__file__).parent
+_FOLDER_MARKERS = {"unit": _HERE / "unit", "live": _HERE / "live"}
+
+
+# fixtures that reach the suite's server: a unit test asking for one is a collection error
+SERVER_FIXTURES = frozenset(
+    {"admin", "server_url", "fresh_name", "shop", "snapshot_name", "inner", "golden"}
+    | {"mo_server", "mo_client", "mo_golden", "mo_clone_db", "mo_clone_url", "mo_clone_factory"}
+    | {"mo_worker_db"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``unit`` or ``live`` from the test's folder, so ``-m unit`` runs without a server."""
+    wrong = []
+    for item in items:
+        for marker, folder in _FOLDER_MARKERS.items():
+            if item.path.is_relative_to(folder):
+                item.add_marker(marker)
+        if item.get_closest_marker("unit"):
+            asks = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            asks |= {m for m in BACKEND_MARKERS if item.get_closest_marker(m)}
+            if asks:
+                wrong.append(f"{item.nodeid} ({', '.join(sorted(asks))})")
+    if wrong:
+        raise pytest.UsageError(
+            "unit tests need a server; move them to tests/live: " + "; ".join(wrong)
+        )
+
+
+# marker -> (the dialects it runs on, the default reason)
+BACKEND_MARKERS: dict[str, tuple[frozenset[str], str]] = {
+    "matrixone_only": (frozenset({"matrixone"}), "MatrixOne only"),
+    "mariadb_only": (frozenset({"mariadb", "mysql"}), "MySQL/MariaDB only"),
+}
+
+
+@pytest.fixture(autouse=True)
+def backend_markers(request: pytest.FixtureRequest) -> None:
+    """Skip a ``matrixone_only`` / ``mariadb_only`` test on the other backend, with its reason.
+
+    Asks for the server (``admin``) only when the test carries one of the markers, so unmarked
+    tests, unit tests among them, never start one."""
+    for name, (dialects, default) in BACKEND_MARKERS.items():
+        marker = request.node.get_closest_marker(name)
+        if marker is None:
+            continue
+        admin: Client = request.getfixturevalue("admin")
+        if admin.dialect_name not in dialects:
+            reason = marker.kwargs.get("reason", marker.args[0] if marker.args else default)
+            pytest.skip(str(reason))
 
 
 @pytest.fixture(scope="session")

@@ -94,14 +94,12 @@ def test_comments_and_generated_columns_carry_over(admin: Client, shop: str, fre
     assert "COMMENT 'display name'" in admin.query(f"SHOW CREATE TABLE {copy}.customers")[1][0][1]
 
 
-@pytest.mark.mariadb_only
+@pytest.mark.mariadb_only(
+    reason="MatrixOne has no triggers or stored routines (CREATE TRIGGER is a syntax error)"
+)
 def test_triggers_and_routines_carry_over_and_use_the_clone(
     admin: Client, shop: str, fresh_name
 ) -> None:
-    if on_matrixone(admin):
-        pytest.skip(
-            "MatrixOne has no triggers or stored routines (CREATE TRIGGER is a syntax error)"
-        )
     with admin.connect_to(shop) as db:
         db.execute("CREATE TABLE audit (n INT)")
         db.execute(

@@ -191,12 +191,12 @@ def test_rows_of_a_table_with_an_added_column(admin: Client, golden) -> None:
     assert (old or {})["v"] == "a" and new["v"] == "X" and new["id"] == 1
 
 
-@pytest.mark.mariadb_only
+@pytest.mark.mariadb_only(
+    reason="the bucketed comparison is for MySQL/MariaDB (MatrixOne uses DATA BRANCH)"
+)
 def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
     admin: Client, golden, fresh_name, snapshot_name, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if on_matrixone(admin):
-        pytest.skip("the bucketed comparison is for MySQL/MariaDB (MatrixOne uses DATA BRANCH)")
     from pytest_moclone.connection import Connection
     from pytest_moclone.dialects import narrowing
     from pytest_moclone.dialects.mysql import frozen_database_name
@@ -247,7 +247,7 @@ def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
     assert (w.inserted_count, w.deleted_count, w.deleted) == (0, 1, [{"a": 7, "b": "w"}])
 
 
-@pytest.mark.matrixone_only
+@pytest.mark.matrixone_only(reason="the native DATA BRANCH diff: MatrixOne 3.0.5 or later only")
 def test_many_native_changes_keep_exact_counts_with_bounded_rows(
     admin: Client, golden, monkeypatch: pytest.MonkeyPatch
 ) -> None:

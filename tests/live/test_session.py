@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import on_matrixone
 
 from pytest_moclone import Client, CloneError, MocloneError, SnapshotError
 
@@ -68,10 +67,10 @@ def test_sessions_do_not_nest(admin: Client) -> None:
         pass
 
 
-@pytest.mark.matrixone_only
+@pytest.mark.matrixone_only(
+    reason="only MatrixOne clones inside a transaction; MySQL DDL commits at once"
+)
 def test_matrixone_clones_are_transactional(admin: Client, shop: str, fresh_name) -> None:
-    if not on_matrixone(admin):
-        pytest.skip("only MatrixOne clones inside a transaction; MySQL DDL commits at once")
     a = fresh_name("a")
     with admin.connect_to(None) as other:
         with admin.session() as s:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import on_matrixone
 
 from pytest_moclone import Client, CloneError, InvalidNameError, SnapshotError
 from pytest_moclone.dialects.mysql import frozen_database_name
@@ -67,12 +66,12 @@ def test_a_snapshot_of_another_database_is_refused(
         admin.clone.clone_database(fresh_name("copy"), shop, snapshot_name=name)
 
 
-@pytest.mark.mariadb_only
+@pytest.mark.mariadb_only(
+    reason="MatrixOne snapshots are native: there are no frozen copies to mistake"
+)
 def test_a_lookalike_database_is_never_taken_for_a_snapshot(
     admin: Client, shop: str, snapshot_name
 ) -> None:
-    if on_matrixone(admin):
-        pytest.skip("MatrixOne snapshots are native: there are no frozen copies to mistake")
     name = snapshot_name()
     lookalike = frozen_database_name(name)
     admin.execute(f"CREATE DATABASE {lookalike}")
@@ -90,10 +89,8 @@ def test_a_lookalike_database_is_never_taken_for_a_snapshot(
         admin.execute(f"DROP DATABASE {lookalike}")
 
 
-@pytest.mark.matrixone_only
+@pytest.mark.matrixone_only(reason="SHOW SNAPSHOTS and mo_catalog.mo_snapshots are MatrixOne's")
 def test_show_snapshots_and_the_catalog_agree(admin: Client, shop: str, snapshot_name) -> None:
-    if not on_matrixone(admin):
-        pytest.skip("SHOW SNAPSHOTS and mo_catalog.mo_snapshots are MatrixOne's")
     name = snapshot_name()
     admin.snapshots.create(name, database=shop)
     outside = next(s for s in admin.snapshots.list() if s.name == name)  # SHOW SNAPSHOTS
