@@ -17,14 +17,23 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from pytest_moclone import Client
 
 _counter = itertools.count()
+
+
+class MakeName(Protocol):
+    """``fresh_name`` / ``snapshot_name``: a stem in (optional), a unique name out."""
+
+    def __call__(self, stem: str = ...) -> str: ...
+
+
 _HERE = Path(__file__).parent
 _FOLDER_MARKERS = {"unit": _HERE / "unit", "live": _HERE / "live"}
 
@@ -98,7 +107,7 @@ def server_url(admin: Client) -> str:
 
 
 @pytest.fixture
-def fresh_name(admin: Client) -> Iterator[Callable[[str], str]]:
+def fresh_name(admin: Client) -> Iterator[MakeName]:
     """``fresh_name("src")`` -> a unique database name; every one is dropped after the test."""
     made: list[str] = []
     token = uuid.uuid4().hex[:6]
@@ -221,14 +230,14 @@ def make_shop(admin: Client, database: str) -> None:
 
 
 @pytest.fixture
-def shop(admin: Client, fresh_name: Callable[[str], str]) -> str:
+def shop(admin: Client, fresh_name: MakeName) -> str:
     name = fresh_name("shop")
     make_shop(admin, name)
     return name
 
 
 @pytest.fixture
-def snapshot_name(admin: Client) -> Iterator[Callable[[str], str]]:
+def snapshot_name(admin: Client) -> Iterator[MakeName]:
     """``snapshot_name("s")`` -> a unique snapshot name; each is dropped after the test."""
     made: list[str] = []
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import checksum, on_matrixone
+from conftest import MakeName, checksum, on_matrixone
 
 from pytest_moclone import Client, CloneError, InvalidNameError, QueryError
 
 
-def test_the_clone_has_identical_data(admin: Client, shop: str, fresh_name) -> None:
+def test_the_clone_has_identical_data(admin: Client, shop: str, fresh_name: MakeName) -> None:
     copy = fresh_name("copy")
     assert admin.clone.clone_database(copy, shop) is True
     for table in ("customers", "orders"):
@@ -18,7 +18,9 @@ def test_the_clone_has_identical_data(admin: Client, shop: str, fresh_name) -> N
         assert checksum(admin, copy, table)[0] > 0
 
 
-def test_clone_and_source_are_independent_both_ways(admin: Client, shop: str, fresh_name) -> None:
+def test_clone_and_source_are_independent_both_ways(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     copy = fresh_name("copy")
     admin.clone.clone_database(copy, shop)
     admin.execute(f"DELETE FROM {copy}.orders")
@@ -28,7 +30,7 @@ def test_clone_and_source_are_independent_both_ways(admin: Client, shop: str, fr
 
 
 def test_a_clone_from_a_snapshot_sees_the_data_as_it_was(
-    admin: Client, shop: str, fresh_name, snapshot_name
+    admin: Client, shop: str, fresh_name: MakeName, snapshot_name: MakeName
 ) -> None:
     snap = snapshot_name()
     admin.snapshots.create(snap, database=shop)
@@ -40,7 +42,9 @@ def test_a_clone_from_a_snapshot_sees_the_data_as_it_was(
     assert admin.execute(f"SELECT COUNT(*) FROM {now}.orders") == [(4,)]
 
 
-def test_foreign_keys_point_at_the_clones_own_tables(admin: Client, shop: str, fresh_name) -> None:
+def test_foreign_keys_point_at_the_clones_own_tables(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     copy = fresh_name("copy")
     admin.clone.clone_database(copy, shop)
     admin.execute(f"INSERT INTO {shop}.customers (id, email, name) VALUES (50, 'new@x', 'n')")
@@ -53,7 +57,7 @@ def test_foreign_keys_point_at_the_clones_own_tables(admin: Client, shop: str, f
     assert "REFERENCES `customers`" in create  # same database, not the source's
 
 
-def test_views_read_the_clone(admin: Client, shop: str, fresh_name) -> None:
+def test_views_read_the_clone(admin: Client, shop: str, fresh_name: MakeName) -> None:
     copy = fresh_name("copy")
     admin.clone.clone_database(copy, shop)
     admin.execute(f"UPDATE {copy}.orders SET total = 500 WHERE id = 1")
@@ -61,14 +65,14 @@ def test_views_read_the_clone(admin: Client, shop: str, fresh_name) -> None:
     assert all(row[0] != 1 for row in admin.execute(f"SELECT id FROM {shop}.big_orders"))
 
 
-def test_unique_keys_hold_in_the_clone(admin: Client, shop: str, fresh_name) -> None:
+def test_unique_keys_hold_in_the_clone(admin: Client, shop: str, fresh_name: MakeName) -> None:
     copy = fresh_name("copy")
     admin.clone.clone_database(copy, shop)
     with pytest.raises(QueryError):
         admin.execute(f"INSERT INTO {copy}.customers (email, name) VALUES ('ada@x.org', 'twin')")
 
 
-def test_auto_increment_carries_over(admin: Client, shop: str, fresh_name) -> None:
+def test_auto_increment_carries_over(admin: Client, shop: str, fresh_name: MakeName) -> None:
     admin.execute(f"INSERT INTO {shop}.customers (email, name) VALUES ('gone@x', 'gone')")
     admin.execute(f"DELETE FROM {shop}.customers WHERE email = 'gone@x'")  # next id is now 5
     copy = fresh_name("copy")
@@ -81,7 +85,9 @@ def test_auto_increment_carries_over(admin: Client, shop: str, fresh_name) -> No
         assert new_id == 5  # exactly the source's next value, not max(id) + 1
 
 
-def test_comments_and_generated_columns_carry_over(admin: Client, shop: str, fresh_name) -> None:
+def test_comments_and_generated_columns_carry_over(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     if on_matrixone(admin) and not admin.info.at_least(4, 0, 0):
         pytest.skip("MatrixOne 3.0 has no generated columns")
     admin.execute(f"CREATE TABLE {shop}.g (a INT PRIMARY KEY, b INT AS (a * 2) STORED)")
@@ -98,7 +104,7 @@ def test_comments_and_generated_columns_carry_over(admin: Client, shop: str, fre
     reason="MatrixOne has no triggers or stored routines (CREATE TRIGGER is a syntax error)"
 )
 def test_triggers_and_routines_carry_over_and_use_the_clone(
-    admin: Client, shop: str, fresh_name
+    admin: Client, shop: str, fresh_name: MakeName
 ) -> None:
     with admin.connect_to(shop) as db:
         db.execute("CREATE TABLE audit (n INT)")
@@ -121,7 +127,7 @@ def test_triggers_and_routines_carry_over_and_use_the_clone(
 
 
 def test_if_not_exists_leaves_an_existing_target_untouched(
-    admin: Client, shop: str, fresh_name
+    admin: Client, shop: str, fresh_name: MakeName
 ) -> None:
     copy = fresh_name("copy")
     admin.clone.clone_database(copy, shop)
@@ -131,7 +137,7 @@ def test_if_not_exists_leaves_an_existing_target_untouched(
 
 
 def test_an_existing_target_is_an_error_that_says_what_to_do(
-    admin: Client, shop: str, fresh_name
+    admin: Client, shop: str, fresh_name: MakeName
 ) -> None:
     copy = fresh_name("copy")
     admin.execute(f"CREATE DATABASE {copy}")
@@ -143,7 +149,9 @@ def test_an_existing_target_is_an_error_that_says_what_to_do(
     )
 
 
-def test_a_missing_source_raises_and_leaves_no_empty_database(admin: Client, fresh_name) -> None:
+def test_a_missing_source_raises_and_leaves_no_empty_database(
+    admin: Client, fresh_name: MakeName
+) -> None:
     missing, copy = fresh_name("missing"), fresh_name("copy")
     with pytest.raises(CloneError, match=f"source database '{missing}' does not exist"):
         admin.clone.clone_database(copy, missing)
@@ -152,7 +160,7 @@ def test_a_missing_source_raises_and_leaves_no_empty_database(admin: Client, fre
     ) == [(0,)]
 
 
-def test_system_databases_are_refused(admin: Client, fresh_name) -> None:
+def test_system_databases_are_refused(admin: Client, fresh_name: MakeName) -> None:
     with pytest.raises(InvalidNameError, match="system database"):
         admin.clone.clone_database(fresh_name("copy"), "mysql")
     with pytest.raises(InvalidNameError, match="system database"):
@@ -169,7 +177,7 @@ def test_the_clone_is_native_only_on_matrixone(admin: Client) -> None:
     assert admin.clone.native is on_matrixone(admin)
 
 
-def test_a_clone_made_beside_a_writer_is_consistent(admin: Client, fresh_name) -> None:
+def test_a_clone_made_beside_a_writer_is_consistent(admin: Client, fresh_name: MakeName) -> None:
     source = fresh_name("bank")
     admin.execute(f"CREATE DATABASE {source}")
     admin.execute(f"CREATE TABLE {source}.a (id INT PRIMARY KEY, bal INT)")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import checksum
+from conftest import MakeName, checksum
 
 from pytest_moclone import Client, CloneError, QueryError
 from pytest_moclone.dialects import tablespaces
@@ -42,7 +42,7 @@ def files(admin: Client) -> Iterator[Client]:
 
 
 @pytest.fixture
-def snapshot_of_shop(admin: Client, shop: str, snapshot_name) -> str:
+def snapshot_of_shop(admin: Client, shop: str, snapshot_name: MakeName) -> str:
     """A shop with an AUTO_INCREMENT gap, a trigger and a routine, snapshotted."""
     with admin.connect_to(shop) as db:
         db.execute("INSERT INTO customers (email, name) VALUES ('gone@x', 'gone')")
@@ -67,7 +67,11 @@ def snapshot_of_shop(admin: Client, shop: str, snapshot_name) -> str:
 
 
 def test_a_file_clone_carries_everything_over(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name, caplog
+    files: Client,
+    shop: str,
+    snapshot_of_shop: str,
+    fresh_name: MakeName,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     copy = fresh_name("files")
     with caplog.at_level(logging.DEBUG, logger="pytest_moclone"):
@@ -100,7 +104,7 @@ def test_a_file_clone_carries_everything_over(
 
 
 def test_file_clones_are_independent_of_each_other_and_the_snapshot(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name
+    files: Client, shop: str, snapshot_of_shop: str, fresh_name: MakeName
 ) -> None:
     first, second = fresh_name("first"), fresh_name("second")
     files.clone.clone_database_with_snapshot(first, shop, snapshot_of_shop)
@@ -114,7 +118,7 @@ def test_file_clones_are_independent_of_each_other_and_the_snapshot(
 
 
 def test_concurrent_file_clones_of_one_snapshot_take_turns(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name
+    files: Client, shop: str, snapshot_of_shop: str, fresh_name: MakeName
 ) -> None:
     names = [fresh_name("par") for _ in range(4)]
     errors: list[BaseException] = []
@@ -137,12 +141,16 @@ def test_concurrent_file_clones_of_one_snapshot_take_turns(
 
 
 def test_a_failed_file_copy_leaves_no_database(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name, monkeypatch
+    files: Client,
+    shop: str,
+    snapshot_of_shop: str,
+    fresh_name: MakeName,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tablespaces.shutil, "copyfile", disk_full)
+    monkeypatch.setattr("pytest_moclone.dialects.tablespaces.shutil.copyfile", disk_full)
     copy = fresh_name("failed")
     with pytest.raises(CloneError, match=r"copying a tablespace file failed.*No space left"):
         files.clone.clone_database_with_snapshot(copy, shop, snapshot_of_shop)
@@ -153,7 +161,12 @@ def test_a_failed_file_copy_leaves_no_database(
 
 
 def test_a_data_folder_that_is_not_the_servers_is_caught_and_rows_are_copied(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name, tmp_path: Path, caplog
+    files: Client,
+    shop: str,
+    snapshot_of_shop: str,
+    fresh_name: MakeName,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The snapshot's files seem to be there, but this is not the folder the server writes.
     frozen = frozen_database_name(snapshot_of_shop)
@@ -280,7 +293,7 @@ def test_the_plugin_copies_files_on_its_private_mariadb_unless_told_not_to(
 
 
 def test_a_session_that_fails_drops_its_file_clones(
-    files: Client, shop: str, snapshot_of_shop: str, fresh_name
+    files: Client, shop: str, snapshot_of_shop: str, fresh_name: MakeName
 ) -> None:
     copy = fresh_name("session")
     with pytest.raises(RuntimeError, match="boom"), files.session() as s:

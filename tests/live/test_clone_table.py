@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import checksum
+from conftest import MakeName, checksum
 
 from pytest_moclone import Client, CloneError
 
@@ -15,7 +15,9 @@ def test_a_table_clone_within_its_database(admin: Client, shop: str) -> None:
     assert admin.execute(f"SELECT COUNT(*) FROM {shop}.customers") == [(3,)]
 
 
-def test_a_table_clone_into_another_database(admin: Client, shop: str, fresh_name) -> None:
+def test_a_table_clone_into_another_database(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     other = fresh_name("other")
     admin.execute(f"CREATE DATABASE {other}")
     admin.clone.clone_table(f"{other}.orders", f"{shop}.orders")
@@ -28,7 +30,9 @@ def test_unqualified_names_mean_the_clients_database(admin: Client, shop: str) -
     assert admin.execute(f"SELECT COUNT(*) FROM {shop}.orders_copy") == [(3,)]
 
 
-def test_a_table_clone_from_a_database_snapshot(admin: Client, shop: str, snapshot_name) -> None:
+def test_a_table_clone_from_a_database_snapshot(
+    admin: Client, shop: str, snapshot_name: MakeName
+) -> None:
     snap = snapshot_name()
     admin.snapshots.create(snap, database=shop)
     admin.execute(f"DELETE FROM {shop}.orders WHERE total = 30")
@@ -36,7 +40,9 @@ def test_a_table_clone_from_a_database_snapshot(admin: Client, shop: str, snapsh
     assert admin.execute(f"SELECT COUNT(*) FROM {shop}.orders_then") == [(3,)]
 
 
-def test_a_table_clone_from_a_table_snapshot(admin: Client, shop: str, snapshot_name) -> None:
+def test_a_table_clone_from_a_table_snapshot(
+    admin: Client, shop: str, snapshot_name: MakeName
+) -> None:
     snap = snapshot_name()
     info = admin.snapshots.create(snap, database=shop, table="customers")
     assert (info.level, info.database, info.table) == ("table", shop, "customers")
@@ -67,13 +73,17 @@ def test_a_missing_source_table_is_an_error(admin: Client, shop: str) -> None:
         admin.clone.clone_table(f"{shop}.x", f"{shop}.nope")
 
 
-def test_a_missing_target_database_is_an_error(admin: Client, shop: str, fresh_name) -> None:
+def test_a_missing_target_database_is_an_error(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     missing = fresh_name("missing")
     with pytest.raises(CloneError, match=f"target database '{missing}' does not exist"):
         admin.clone.clone_table(f"{missing}.orders", f"{shop}.orders")
 
 
-def test_a_snapshot_of_another_table_is_refused(admin: Client, shop: str, snapshot_name) -> None:
+def test_a_snapshot_of_another_table_is_refused(
+    admin: Client, shop: str, snapshot_name: MakeName
+) -> None:
     snap = snapshot_name()
     admin.snapshots.create(snap, database=shop, table="customers")
     with pytest.raises(CloneError, match=f"snapshot '{snap}' is of table '{shop}.customers'"):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import on_matrixone
+from conftest import MakeName, on_matrixone
 
 from pytest_moclone import Client, CloneError
 
+Golden = tuple[str, str, Callable[[], str]]
+"""(golden database, its snapshot, a factory of branches of it)"""
+
 
 @pytest.fixture
-def golden(admin: Client, fresh_name, snapshot_name) -> tuple[str, str, Callable[[], str]]:
+def golden(admin: Client, fresh_name: MakeName, snapshot_name: MakeName) -> Golden:
     """(golden database, its snapshot, a factory of branches of it)."""
     db, snap = fresh_name("golden"), snapshot_name("golden")
     admin.execute(f"CREATE DATABASE {db}")
@@ -34,13 +37,15 @@ def golden(admin: Client, fresh_name, snapshot_name) -> tuple[str, str, Callable
     return db, snap, branch
 
 
-def test_an_untouched_copy_has_no_changes(admin: Client, golden) -> None:
+def test_an_untouched_copy_has_no_changes(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     diff = admin.clone.diff(branch(), db, snap)
     assert diff.is_empty and diff.tables == [] and diff.created == []
 
 
-def test_insert_update_and_delete_are_named_with_their_values(admin: Client, golden) -> None:
+def test_insert_update_and_delete_are_named_with_their_values(
+    admin: Client, golden: Golden
+) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"INSERT INTO {copy}.t VALUES (4, 'd', 4)")
@@ -56,7 +61,7 @@ def test_insert_update_and_delete_are_named_with_their_values(admin: Client, gol
     assert t.updated == [({"id": 2, "v": "b", "n": 2}, {"id": 2, "v": "B", "n": 2})]
 
 
-def test_a_composite_key_identifies_the_updated_row(admin: Client, golden) -> None:
+def test_a_composite_key_identifies_the_updated_row(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"UPDATE {copy}.ck SET v = 'Q' WHERE a = 1 AND b = 2")
@@ -65,7 +70,7 @@ def test_a_composite_key_identifies_the_updated_row(admin: Client, golden) -> No
     assert ck.updated == [({"a": 1, "b": 2, "v": "q"}, {"a": 1, "b": 2, "v": "Q"})]
 
 
-def test_a_table_without_a_key_is_compared_whole(admin: Client, golden) -> None:
+def test_a_table_without_a_key_is_compared_whole(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"UPDATE {copy}.nk SET b = 'z' WHERE a = 2")
@@ -84,7 +89,7 @@ def test_a_table_without_a_key_is_compared_whole(admin: Client, golden) -> None:
         assert nk.deleted == [{"a": 2, "b": "y"}]
 
 
-def test_created_dropped_and_altered_tables(admin: Client, golden) -> None:
+def test_created_dropped_and_altered_tables(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"CREATE TABLE {copy}.scratch (x INT)")
@@ -94,7 +99,7 @@ def test_created_dropped_and_altered_tables(admin: Client, golden) -> None:
     assert (diff.created, diff.dropped, diff.altered) == (["scratch"], ["quiet"], ["ck"])
 
 
-def test_counts_are_exact_when_rows_are_bounded(admin: Client, golden) -> None:
+def test_counts_are_exact_when_rows_are_bounded(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"DELETE FROM {copy}.t")
@@ -102,7 +107,9 @@ def test_counts_are_exact_when_rows_are_bounded(admin: Client, golden) -> None:
     assert t.deleted_count == 3 and len(t.deleted) == 2 and t.truncated
 
 
-def test_a_diff_against_a_missing_database_is_an_error(admin: Client, golden, fresh_name) -> None:
+def test_a_diff_against_a_missing_database_is_an_error(
+    admin: Client, golden: Golden, fresh_name: MakeName
+) -> None:
     db, _snap, _branch = golden
     missing = fresh_name("missing")
     with pytest.raises(CloneError, match=f"database '{missing}' does not exist"):
@@ -114,7 +121,7 @@ def test_lineage_is_native_on_matrixone_only(admin: Client) -> None:
 
 
 def test_a_plain_clone_is_compared_in_sql_with_the_same_result(
-    admin: Client, golden, fresh_name
+    admin: Client, golden: Golden, fresh_name: MakeName
 ) -> None:
     db, snap, _branch = golden
     copy = fresh_name("clone")
@@ -127,7 +134,9 @@ def test_a_plain_clone_is_compared_in_sql_with_the_same_result(
     assert t.updated == [({"id": 1, "v": "a", "n": 1}, {"id": 1, "v": "a", "n": None})]
 
 
-def test_a_diff_inside_a_session_sees_the_sessions_own_changes(admin: Client, golden) -> None:
+def test_a_diff_inside_a_session_sees_the_sessions_own_changes(
+    admin: Client, golden: Golden
+) -> None:
     # MatrixOne v4.2.0 runs DATA BRANCH DIFF in a transaction without seeing its uncommitted
     # rows, v3.0.18 refuses it: inside a session the tables are compared in SQL.
     db, snap, branch = golden
@@ -139,7 +148,7 @@ def test_a_diff_inside_a_session_sees_the_sessions_own_changes(admin: Client, go
 
 
 def test_a_copy_diffed_against_another_database_than_its_source(
-    admin: Client, golden, fresh_name
+    admin: Client, golden: Golden, fresh_name: MakeName
 ) -> None:
     db, snap, branch = golden
     twin = fresh_name("twin")
@@ -152,7 +161,7 @@ def test_a_copy_diffed_against_another_database_than_its_source(
 
 
 def test_a_golden_changed_after_the_copy_shows_against_its_present_state(
-    admin: Client, golden
+    admin: Client, golden: Golden
 ) -> None:
     db, snap, branch = golden
     copy = branch()
@@ -162,7 +171,7 @@ def test_a_golden_changed_after_the_copy_shows_against_its_present_state(
     assert admin.clone.diff(copy, db, snap).is_empty  # and nothing against the snapshot
 
 
-def test_an_added_index_makes_the_table_altered_and_says_how(admin: Client, golden) -> None:
+def test_an_added_index_makes_the_table_altered_and_says_how(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"CREATE INDEX ix_n ON {copy}.t (n)")
@@ -171,7 +180,7 @@ def test_an_added_index_makes_the_table_altered_and_says_how(admin: Client, gold
     assert diff.altered_details == {"t": ["index `ix_n` (n) added"]}
 
 
-def test_rows_of_a_table_with_an_added_column(admin: Client, golden) -> None:
+def test_rows_of_a_table_with_an_added_column(admin: Client, golden: Golden) -> None:
     db, snap, branch = golden
     copy = branch()
     admin.execute(f"ALTER TABLE {copy}.t ADD COLUMN extra INT")
@@ -195,7 +204,11 @@ def test_rows_of_a_table_with_an_added_column(admin: Client, golden) -> None:
     reason="the bucketed comparison is for MySQL/MariaDB (MatrixOne uses DATA BRANCH)"
 )
 def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
-    admin: Client, golden, fresh_name, snapshot_name, monkeypatch: pytest.MonkeyPatch
+    admin: Client,
+    golden: Golden,
+    fresh_name: MakeName,
+    snapshot_name: MakeName,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pytest_moclone.connection import Connection
     from pytest_moclone.dialects import narrowing
@@ -249,7 +262,7 @@ def test_a_large_changed_table_is_compared_only_in_its_changed_buckets(
 
 @pytest.mark.matrixone_only(reason="the native DATA BRANCH diff: MatrixOne 3.0.5 or later only")
 def test_many_native_changes_keep_exact_counts_with_bounded_rows(
-    admin: Client, golden, monkeypatch: pytest.MonkeyPatch
+    admin: Client, golden: Golden, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not admin.clone.lineage_diff:
         pytest.skip("the native DATA BRANCH diff: MatrixOne 3.0.5 or later only")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MakeName
 
 from pytest_moclone import Client, CloneError, QueryError, ServerConnectionError
 
 
 def test_a_clone_the_server_refuses_keeps_its_code_and_leaves_nothing(
-    admin: Client, fresh_name
+    admin: Client, fresh_name: MakeName
 ) -> None:
     source, other, copy = fresh_name("src"), fresh_name("other"), fresh_name("copy")
     admin.execute(f"CREATE DATABASE {source}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Inner
 
 from pytest_moclone import Client
 
@@ -23,20 +24,20 @@ def test_still_two(mo_clone_db):
 """
 
 
-def test_each_test_gets_its_own_clone_of_the_golden(inner) -> None:
+def test_each_test_gets_its_own_clone_of_the_golden(inner: Inner) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
     result = inner.run("-p", "no:randomly")
     result.assert_outcomes(passed=4)
     assert inner.golden_builds() == 1
 
 
-def test_nothing_is_left_after_a_passing_run(inner) -> None:
+def test_nothing_is_left_after_a_passing_run(inner: Inner) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
     inner.run().assert_outcomes(passed=4)
     assert inner.leftovers() == []
 
 
-def test_nothing_is_left_after_a_failing_run(inner) -> None:
+def test_nothing_is_left_after_a_failing_run(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_fail="""
         def test_fails(mo_clone_db):
@@ -48,7 +49,7 @@ def test_nothing_is_left_after_a_failing_run(inner) -> None:
     assert inner.leftovers() == []
 
 
-def test_nothing_is_left_after_an_interrupted_run(inner) -> None:
+def test_nothing_is_left_after_an_interrupted_run(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_interrupt="""
         def test_first(mo_clone_db):
@@ -66,7 +67,7 @@ def test_nothing_is_left_after_an_interrupted_run(inner) -> None:
     assert inner.leftovers() == []
 
 
-def test_summary_reports_clones_and_golden_build(inner) -> None:
+def test_summary_reports_clones_and_golden_build(inner: Inner) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
     result = inner.run()
     result.stdout.fnmatch_lines(
@@ -78,7 +79,9 @@ def test_summary_reports_clones_and_golden_build(inner) -> None:
     )
 
 
-def test_header_names_server_dialect_version_and_setting_sources(inner, admin: Client) -> None:
+def test_header_names_server_dialect_version_and_setting_sources(
+    inner: Inner, admin: Client
+) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
     result = inner.run("--mo-keep-failed")
     dialect = {"mariadb": "MariaDB", "mysql": "MySQL", "matrixone": "MatrixOne"}[admin.dialect_name]
@@ -91,7 +94,7 @@ def test_header_names_server_dialect_version_and_setting_sources(inner, admin: C
     )
 
 
-def test_clone_names_carry_prefix_run_and_worker(inner) -> None:
+def test_clone_names_carry_prefix_run_and_worker(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_names="""
         import os, re
@@ -105,7 +108,7 @@ def test_clone_names_carry_prefix_run_and_worker(inner) -> None:
     inner.run().assert_outcomes(passed=1)
 
 
-def test_clone_url_opens_the_same_clone(inner) -> None:
+def test_clone_url_opens_the_same_clone(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_url="""
         from pytest_moclone import Client
@@ -120,7 +123,7 @@ def test_clone_url_opens_the_same_clone(inner) -> None:
     inner.run().assert_outcomes(passed=1)
 
 
-def test_clone_factory_makes_independent_clones(inner) -> None:
+def test_clone_factory_makes_independent_clones(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_factory="""
         def test_two(mo_clone_factory):
@@ -134,7 +137,7 @@ def test_clone_factory_makes_independent_clones(inner) -> None:
     assert inner.leftovers() == []
 
 
-def test_worker_db_is_shared_by_the_tests_of_a_worker(inner) -> None:
+def test_worker_db_is_shared_by_the_tests_of_a_worker(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_worker="""
         def test_a(mo_worker_db):
@@ -148,7 +151,7 @@ def test_worker_db_is_shared_by_the_tests_of_a_worker(inner) -> None:
     assert inner.leftovers() == []
 
 
-def test_golden_from_sql_files_named_in_the_ini(inner) -> None:
+def test_golden_from_sql_files_named_in_the_ini(inner: Inner) -> None:
     inner.pytester.makeconftest("")
     inner.pytester.makefile(".sql", schema="CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(9));")
     inner.pytester.makefile(
@@ -164,7 +167,7 @@ def test_golden_from_sql_files_named_in_the_ini(inner) -> None:
     inner.run().assert_outcomes(passed=1)
 
 
-def test_keep_failed_keeps_the_clone_and_says_how_to_open_it(inner, admin: Client) -> None:
+def test_keep_failed_keeps_the_clone_and_says_how_to_open_it(inner: Inner, admin: Client) -> None:
     inner.pytester.makepyfile(
         test_keep="""
         def test_fails(mo_clone_db):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Inner
 
 THREE_CHANGES = """
 def test_changes_three_rows(mo_clone_db):
@@ -29,7 +30,9 @@ def _section(output: str) -> list[str]:
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_the_report_names_exactly_the_rows_a_failed_test_changed(inner, workers) -> None:
+def test_the_report_names_exactly_the_rows_a_failed_test_changed(
+    inner: Inner, workers: list[str]
+) -> None:
     inner.pytester.makepyfile(test_three=THREE_CHANGES)
     result = inner.run(*workers)
     result.assert_outcomes(failed=1, passed=1)
@@ -45,7 +48,7 @@ def test_the_report_names_exactly_the_rows_a_failed_test_changed(inner, workers)
     ]
 
 
-def test_a_table_the_test_created_is_listed(inner) -> None:
+def test_a_table_the_test_created_is_listed(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_create="""
         def test_creates(mo_clone_db):
@@ -60,20 +63,20 @@ def test_a_table_the_test_created_is_listed(inner) -> None:
     assert "tables created: scratch" in section and "tables dropped: users" in section
 
 
-def test_a_failed_test_that_changed_nothing_says_so(inner) -> None:
+def test_a_failed_test_that_changed_nothing_says_so(inner: Inner) -> None:
     inner.pytester.makepyfile(test_none="def test_x(mo_clone_db):\n    assert False\n")
     result = inner.run()
     result.stdout.fnmatch_lines(["*- database changes -*", "no changes in * against *"])
 
 
-def test_no_diff_turns_the_section_off(inner) -> None:
+def test_no_diff_turns_the_section_off(inner: Inner) -> None:
     inner.pytester.makepyfile(test_three=THREE_CHANGES)
     result = inner.run("--mo-no-diff")
     result.assert_outcomes(failed=1, passed=1)
     assert "database changes" not in result.stdout.str()
 
 
-def test_diff_rows_bounds_the_rows_shown_but_not_the_counts(inner) -> None:
+def test_diff_rows_bounds_the_rows_shown_but_not_the_counts(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_many="""
         def test_inserts_many(mo_clone_db):
@@ -89,7 +92,7 @@ def test_diff_rows_bounds_the_rows_shown_but_not_the_counts(inner) -> None:
     assert "... and 8 more (--mo-diff-rows N shows more)" in section
 
 
-def test_a_worker_database_diff_is_cumulative(inner) -> None:
+def test_a_worker_database_diff_is_cumulative(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_worker="""
         def test_a(mo_worker_db):
@@ -107,7 +110,7 @@ def test_a_worker_database_diff_is_cumulative(inner) -> None:
     assert "+2 inserted" in section
 
 
-def test_keep_failed_names_the_kept_database_in_the_same_section(inner) -> None:
+def test_keep_failed_names_the_kept_database_in_the_same_section(inner: Inner) -> None:
     inner.pytester.makepyfile(test_three=THREE_CHANGES)
     result = inner.run("--mo-keep-failed")
     section = "\n".join(_section(result.stdout.str()))

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from conftest import Inner, MakeName
 
 from pytest_moclone import Client
 
@@ -23,7 +24,7 @@ def test_isolated(mo_clone_db, n):
 """
 
 
-def test_golden_is_built_once_in_total_under_xdist(inner) -> None:
+def test_golden_is_built_once_in_total_under_xdist(inner: Inner) -> None:
     inner.pytester.makepyfile(test_many=MANY_TESTS)
     result = inner.run("-n", "2")
     result.assert_outcomes(passed=6)
@@ -32,7 +33,7 @@ def test_golden_is_built_once_in_total_under_xdist(inner) -> None:
     assert inner.leftovers() == []
 
 
-def test_xdist_workers_name_their_own_clones(inner) -> None:
+def test_xdist_workers_name_their_own_clones(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_names="""
         import os, pytest
@@ -46,7 +47,7 @@ def test_xdist_workers_name_their_own_clones(inner) -> None:
 
 
 def test_missing_snapshot_stops_the_run_and_lists_the_existing_ones(
-    inner, admin: Client, fresh_name
+    inner: Inner, admin: Client, fresh_name: MakeName
 ) -> None:
     source = fresh_name("snapsrc")
     admin.execute(f"CREATE DATABASE {source}")
@@ -65,7 +66,9 @@ def test_missing_snapshot_stops_the_run_and_lists_the_existing_ones(
     assert inner.golden_builds() == 0
 
 
-def test_existing_snapshot_is_cloned_and_left_alone(inner, admin: Client, fresh_name) -> None:
+def test_existing_snapshot_is_cloned_and_left_alone(
+    inner: Inner, admin: Client, fresh_name: MakeName
+) -> None:
     source = fresh_name("snapsrc")
     admin.execute(f"CREATE DATABASE {source}")
     admin.execute(f"CREATE TABLE {source}.items (id INT PRIMARY KEY)")
@@ -85,7 +88,7 @@ def test_existing_snapshot_is_cloned_and_left_alone(inner, admin: Client, fresh_
     assert inner.leftover_snapshots() == [snapshot]
 
 
-def test_unreachable_server_gives_one_clear_error(inner) -> None:
+def test_unreachable_server_gives_one_clear_error(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_users="def test_a(mo_clone_db):\n    pass\ndef test_b(mo_clone_db):\n    pass\n"
     )
@@ -95,7 +98,7 @@ def test_unreachable_server_gives_one_clear_error(inner) -> None:
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def _start_run_to_kill(inner) -> subprocess.Popen[bytes]:
+def _start_run_to_kill(inner: Inner) -> subprocess.Popen[bytes]:
     marker = inner.pytester.path / "clone_made"
     inner.pytester.makepyfile(
         test_killed=f"""
@@ -120,7 +123,7 @@ def _start_run_to_kill(inner) -> subprocess.Popen[bytes]:
     return proc
 
 
-def test_next_run_reaps_what_a_killed_run_left_and_only_that(inner, admin: Client) -> None:
+def test_next_run_reaps_what_a_killed_run_left_and_only_that(inner: Inner, admin: Client) -> None:
     proc = _start_run_to_kill(inner)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
@@ -137,7 +140,7 @@ def test_next_run_reaps_what_a_killed_run_left_and_only_that(inner, admin: Clien
     assert inner.leftovers() == [lookalike]
 
 
-def test_a_live_run_is_never_reaped_by_another(inner) -> None:
+def test_a_live_run_is_never_reaped_by_another(inner: Inner) -> None:
     proc = _start_run_to_kill(inner)  # alive, holding its lease, inside a test
     try:
         clone = (inner.pytester.path / "clone_made").read_text()
@@ -150,7 +153,7 @@ def test_a_live_run_is_never_reaped_by_another(inner) -> None:
         proc.wait(30)
 
 
-def test_two_concurrent_runs_do_not_touch_each_other(inner) -> None:
+def test_two_concurrent_runs_do_not_touch_each_other(inner: Inner) -> None:
     inner.pytester.makepyfile(test_many=MANY_TESTS)
     env = dict(os.environ)
     procs = [
@@ -193,7 +196,12 @@ def test_two_concurrent_runs_do_not_touch_each_other(inner) -> None:
     ],
 )
 def test_url_precedence_is_cli_then_env_then_ini(
-    pytester: pytest.Pytester, args, env, ini, expected, source
+    pytester: pytest.Pytester,
+    args: list[str],
+    env: dict[str, str],
+    ini: str,
+    expected: str | None,
+    source: str,
 ) -> None:
     from pytest_moclone.plugin.options import resolve
 
@@ -231,7 +239,7 @@ def test_false_on_the_command_line_wins_over_true_in_the_environment(
     ],
 )
 def test_bad_settings_are_refused_with_the_value_and_the_fix(
-    pytester: pytest.Pytester, env, message
+    pytester: pytest.Pytester, env: dict[str, str], message: str
 ) -> None:
     from pytest_moclone.plugin.options import resolve
 

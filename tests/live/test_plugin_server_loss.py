@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from conftest import Inner
 
 KILLER = """
 import os, signal, time
@@ -27,7 +28,9 @@ def test_would_need_it_too(mo_clone_db):
     reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
 )
 @pytest.mark.parametrize("pool", ["0", "2"])
-def test_tests_in_flight_fail_clearly_and_the_run_stops(inner, monkeypatch, pool: str) -> None:
+def test_tests_in_flight_fail_clearly_and_the_run_stops(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch, pool: str
+) -> None:
     monkeypatch.delenv("MOCLONE_URL")
     inner.pytester.makepyfile(test_killer=KILLER)
     result = inner.pytester.runpytest_subprocess(

@@ -7,6 +7,7 @@ import shutil
 import time
 
 import pytest
+from conftest import Inner
 
 from pytest_moclone import Client
 
@@ -21,7 +22,7 @@ def test_isolated(mo_clone_db, n):
 
 
 @pytest.mark.parametrize("pool", ["0", "1", "3"])
-def test_isolation_and_cleanup_hold_with_any_pool_size(inner, pool: str) -> None:
+def test_isolation_and_cleanup_hold_with_any_pool_size(inner: Inner, pool: str) -> None:
     inner.pytester.makepyfile(test_pool=TESTS)
     result = inner.run(f"--mo-pool={pool}")
     result.assert_outcomes(passed=5)
@@ -29,7 +30,7 @@ def test_isolation_and_cleanup_hold_with_any_pool_size(inner, pool: str) -> None
     assert inner.leftovers() == []
 
 
-def test_a_background_failure_surfaces_in_the_test_that_needed_the_clone(inner) -> None:
+def test_a_background_failure_surfaces_in_the_test_that_needed_the_clone(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_break="""
         import pytest
@@ -50,14 +51,14 @@ def test_a_background_failure_surfaces_in_the_test_that_needed_the_clone(inner) 
     assert inner.leftovers() == []
 
 
-def _reuse_run(inner, *args: str) -> pytest.RunResult:
+def _reuse_run(inner: Inner, *args: str) -> pytest.RunResult:
     inner.pytester.makepyfile(test_users="def test_a(mo_clone_db):\n    pass\n")
     result = inner.run("--mo-reuse", *args)
     result.assert_outcomes(passed=1)
     return result
 
 
-def test_reuse_keeps_the_golden_for_the_next_run(inner) -> None:
+def test_reuse_keeps_the_golden_for_the_next_run(inner: Inner) -> None:
     _reuse_run(inner)
     assert inner.golden_builds() == 1
     kept = inner.leftovers()
@@ -67,7 +68,7 @@ def test_reuse_keeps_the_golden_for_the_next_run(inner) -> None:
     assert inner.leftovers() == kept
 
 
-def test_a_changed_golden_is_rebuilt_and_the_stale_one_dropped(inner) -> None:
+def test_a_changed_golden_is_rebuilt_and_the_stale_one_dropped(inner: Inner) -> None:
     _reuse_run(inner)
     first = inner.leftovers()
     inner.pytester.makeconftest(
@@ -79,13 +80,13 @@ def test_a_changed_golden_is_rebuilt_and_the_stale_one_dropped(inner) -> None:
     assert second and not set(first) & set(second), (first, second)
 
 
-def test_rebuild_forces_a_build(inner) -> None:
+def test_rebuild_forces_a_build(inner: Inner) -> None:
     _reuse_run(inner)
     _reuse_run(inner, "--mo-rebuild")
     assert inner.golden_builds() == 2
 
 
-def test_reuse_under_xdist_builds_once(inner, admin: Client) -> None:
+def test_reuse_under_xdist_builds_once(inner: Inner, admin: Client) -> None:
     inner.pytester.makepyfile(
         test_many="""
         import pytest
@@ -111,7 +112,9 @@ def _private_server_args(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ["--mo-server=mariadb"]
 
 
-def test_reuse_keeps_a_private_servers_data_and_golden(inner, monkeypatch) -> None:
+def test_reuse_keeps_a_private_servers_data_and_golden(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     args = _private_server_args(monkeypatch)
     inner.pytester.makepyfile(
         test_users="def test_a(mo_clone_db):\n    assert mo_clone_db.execute('SELECT 1')\n"

@@ -43,7 +43,9 @@ def _gone(pid: int) -> bool:
 
 
 @needs_mariadb
-def test_private_mariadb_starts_answers_ddl_and_is_removed(capsys) -> None:
+def test_private_mariadb_starts_answers_ddl_and_is_removed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     server = start_mariadb(owner_run_id="t1", timeout=60)
     try:
         with Client.from_url(server.url) as client:
@@ -60,7 +62,7 @@ def test_private_mariadb_starts_answers_ddl_and_is_removed(capsys) -> None:
     assert not list((cache_root() / "servers").glob("*.json"))
 
 
-def test_private_matrixone_starts_answers_ddl_and_stops(capsys) -> None:
+def test_private_matrixone_starts_answers_ddl_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
     binary = os.environ.get("MOCLONE_MO_BINARY")
     if not binary:
         pytest.skip("no mo-service: set MOCLONE_MO_BINARY (e.g. from ../shared/matrixone/)")

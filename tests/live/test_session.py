@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MakeName
 
 from pytest_moclone import Client, CloneError, MocloneError, SnapshotError
 
@@ -14,7 +15,9 @@ def exists(admin: Client, database: str) -> bool:
     return rows == [(1,)]
 
 
-def test_a_session_that_succeeds_keeps_its_clones(admin: Client, shop: str, fresh_name) -> None:
+def test_a_session_that_succeeds_keeps_its_clones(
+    admin: Client, shop: str, fresh_name: MakeName
+) -> None:
     a, b = fresh_name("a"), fresh_name("b")
     with admin.session() as s:
         s.clone.clone_database(a, shop)
@@ -23,7 +26,7 @@ def test_a_session_that_succeeds_keeps_its_clones(admin: Client, shop: str, fres
 
 
 def test_a_failed_clone_undoes_the_sessions_earlier_clones(
-    admin: Client, shop: str, fresh_name
+    admin: Client, shop: str, fresh_name: MakeName
 ) -> None:
     a, b, missing = fresh_name("a"), fresh_name("b"), fresh_name("missing")
     with pytest.raises(CloneError, match="does not exist"), admin.session() as s:
@@ -33,7 +36,7 @@ def test_a_failed_clone_undoes_the_sessions_earlier_clones(
 
 
 def test_an_unrelated_exception_undoes_the_sessions_clones(
-    admin: Client, shop: str, fresh_name
+    admin: Client, shop: str, fresh_name: MakeName
 ) -> None:
     a = fresh_name("a")
     with pytest.raises(RuntimeError), admin.session() as s:
@@ -49,7 +52,7 @@ def test_an_unrelated_exception_undoes_the_sessions_clones(
 
 
 def test_snapshots_are_read_but_not_made_inside_a_session(
-    admin: Client, shop: str, snapshot_name
+    admin: Client, shop: str, snapshot_name: MakeName
 ) -> None:
     name = snapshot_name()
     admin.snapshots.create(name, database=shop)
@@ -70,7 +73,7 @@ def test_sessions_do_not_nest(admin: Client) -> None:
 @pytest.mark.matrixone_only(
     reason="only MatrixOne clones inside a transaction; MySQL DDL commits at once"
 )
-def test_matrixone_clones_are_transactional(admin: Client, shop: str, fresh_name) -> None:
+def test_matrixone_clones_are_transactional(admin: Client, shop: str, fresh_name: MakeName) -> None:
     a = fresh_name("a")
     with admin.connect_to(None) as other:
         with admin.session() as s:

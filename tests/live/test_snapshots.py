@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MakeName
 
 from pytest_moclone import Client, CloneError, InvalidNameError, SnapshotError
 from pytest_moclone.dialects.mysql import frozen_database_name
 
 
-def test_create_find_list_and_drop(admin: Client, shop: str, snapshot_name) -> None:
+def test_create_find_list_and_drop(admin: Client, shop: str, snapshot_name: MakeName) -> None:
     first, second = snapshot_name("a"), snapshot_name("b")
     info = admin.snapshots.create(first, database=shop)
     assert (info.name, info.level, info.database, info.table) == (first, "database", shop, None)
@@ -20,14 +21,14 @@ def test_create_find_list_and_drop(admin: Client, shop: str, snapshot_name) -> N
     assert not admin.snapshots.exists(first)
 
 
-def test_dropping_a_missing_snapshot(admin: Client, snapshot_name) -> None:
+def test_dropping_a_missing_snapshot(admin: Client, snapshot_name: MakeName) -> None:
     name = snapshot_name()
     with pytest.raises(SnapshotError, match=f"cannot drop snapshot '{name}': it does not exist"):
         admin.snapshots.drop(name)
     assert admin.snapshots.drop(name, if_exists=True) is False
 
 
-def test_a_taken_name_is_refused(admin: Client, shop: str, snapshot_name) -> None:
+def test_a_taken_name_is_refused(admin: Client, shop: str, snapshot_name: MakeName) -> None:
     name = snapshot_name()
     admin.snapshots.create(name, database=shop)
     with pytest.raises(SnapshotError, match=f"snapshot '{name}' already exists"):
@@ -35,7 +36,7 @@ def test_a_taken_name_is_refused(admin: Client, shop: str, snapshot_name) -> Non
 
 
 def test_a_snapshot_of_a_missing_database_is_refused(
-    admin: Client, snapshot_name, fresh_name
+    admin: Client, snapshot_name: MakeName, fresh_name: MakeName
 ) -> None:
     missing = fresh_name("missing")
     with pytest.raises(SnapshotError, match=f"database '{missing}' does not exist"):
@@ -48,7 +49,7 @@ def test_capitals_are_refused_naming_the_lower_case_form(admin: Client, shop: st
 
 
 def test_a_clone_from_a_missing_snapshot_says_so(
-    admin: Client, shop: str, fresh_name, snapshot_name
+    admin: Client, shop: str, fresh_name: MakeName, snapshot_name: MakeName
 ) -> None:
     name = snapshot_name()
     with pytest.raises(CloneError, match=f"snapshot '{name}' does not exist"):
@@ -56,7 +57,7 @@ def test_a_clone_from_a_missing_snapshot_says_so(
 
 
 def test_a_snapshot_of_another_database_is_refused(
-    admin: Client, shop: str, fresh_name, snapshot_name
+    admin: Client, shop: str, fresh_name: MakeName, snapshot_name: MakeName
 ) -> None:
     other = fresh_name("other")
     admin.execute(f"CREATE DATABASE {other}")
@@ -70,7 +71,7 @@ def test_a_snapshot_of_another_database_is_refused(
     reason="MatrixOne snapshots are native: there are no frozen copies to mistake"
 )
 def test_a_lookalike_database_is_never_taken_for_a_snapshot(
-    admin: Client, shop: str, snapshot_name
+    admin: Client, shop: str, snapshot_name: MakeName
 ) -> None:
     name = snapshot_name()
     lookalike = frozen_database_name(name)
@@ -90,7 +91,9 @@ def test_a_lookalike_database_is_never_taken_for_a_snapshot(
 
 
 @pytest.mark.matrixone_only(reason="SHOW SNAPSHOTS and mo_catalog.mo_snapshots are MatrixOne's")
-def test_show_snapshots_and_the_catalog_agree(admin: Client, shop: str, snapshot_name) -> None:
+def test_show_snapshots_and_the_catalog_agree(
+    admin: Client, shop: str, snapshot_name: MakeName
+) -> None:
     name = snapshot_name()
     admin.snapshots.create(name, database=shop)
     outside = next(s for s in admin.snapshots.list() if s.name == name)  # SHOW SNAPSHOTS

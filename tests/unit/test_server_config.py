@@ -9,7 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    tomllib = pytest.importorskip("tomli")
 
 from pytest_moclone import ServerStartError
 from pytest_moclone import servers as servers_module
@@ -30,7 +34,7 @@ from pytest_moclone.servers.process import free_port_block
     ],
 )
 def test_matrixone_launch_files_follow_the_recipe(
-    tmp_path: Path, version, backend: str, local: str, shared: str
+    tmp_path: Path, version: tuple[int, int, int] | None, backend: str, local: str, shared: str
 ) -> None:
     files = render_launch_files(tmp_path, 30000, version)
     assert sorted(files) == ["cn.toml", "launch.toml", "log.toml", "tn.toml"]
@@ -77,7 +81,7 @@ def test_a_kept_data_folder_is_used_instead_of_the_work_folder(tmp_path: Path) -
         ("garbage", None),
     ],
 )
-def test_mo_service_version_output(text: str, expected) -> None:
+def test_mo_service_version_output(text: str, expected: tuple[int, ...] | None) -> None:
     assert parse_version_output(text) == expected
 
 
@@ -124,7 +128,7 @@ def test_server_description_survives_a_trip_between_processes(tmp_path: Path) ->
 def test_nothing_available_names_the_three_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(servers_module, "find_server", lambda: None)
     monkeypatch.setattr(servers_module, "docker_available", lambda: False)
-    monkeypatch.setattr(servers_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr("pytest_moclone.servers.shutil.which", lambda name: None)
     with pytest.raises(ServerStartError) as info:
         choose_server("auto", url=None, mo_binary=None, mo_image="x:1", owner_run_id="r")
     message = str(info.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_snapshot_statements() -> None:
 
 
 @pytest.mark.parametrize("case", [str.upper, str.lower])
-def test_show_snapshots_is_read_by_name_in_either_case(case) -> None:
+def test_show_snapshots_is_read_by_name_in_either_case(case: Callable[[str], str]) -> None:
     columns = [
         case(c)
         for c in (

@@ -20,7 +20,9 @@ from pytest_moclone import parse_server_version
         ("8.0.36", "MySQL Community Server - GPL", "mysql", (8, 0, 36)),
     ],
 )
-def test_versions_are_parsed(version: str, comment: str, dialect: str, parsed) -> None:
+def test_versions_are_parsed(
+    version: str, comment: str, dialect: str, parsed: tuple[int, ...] | None
+) -> None:
     info = parse_server_version(version, comment)
     assert (info.dialect, info.version) == (dialect, parsed)
 
