@@ -1,11 +1,13 @@
-"""Clones made ahead of the tests, and dropped after them, off the tests' critical path.
+"""Databases made ready ahead of the tests, and made ready again after them, off their path.
 
-One background thread per process, with its own connection, keeps up to ``size`` clones ready and
-drops the ones tests gave back. Making comes first (a test may be waiting), dropping fills the
-gaps, except when more than ``size`` clones wait to be dropped: clones slower than the tests
-would otherwise pile up undropped (a 1 M-row golden's clone holds ~150 MB of tmpfs). A failure
-in the background is handed, with its cause, to the test that would have used that clone.
-``close()`` drops every clone it still holds and joins the thread.
+Background workers, each with its own connection, keep up to ``size`` databases ready. A database
+a test gives back is *recycled* first (recycle.py: kept as it is, some tables reset, or None when
+it must be made afresh), since that is usually far cheaper than a new clone; new clones are made
+only to fill the pool, and dropping fills the gaps, except when more than ``size`` wait to be
+dropped (clones slower than the tests would otherwise pile up). Everything stays bounded: at most
+``size`` ready, what the tests hold, and what the workers are busy with. A failure in the
+background is handed, with its cause, to the test that would have used that database.
+``close()`` drops every database it still holds and joins the workers.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Optional, Union
 
 from .client import Client
 from .errors import MocloneError
+from .recycle import Ready
 
-Made = Union[tuple[str, float], BaseException]  # (name, seconds the clone took)
+Made = Union[Ready, BaseException]
 
 
 class ClonePool:
@@ -29,31 +32,37 @@ class ClonePool:
         *,
         size: int,
         connect: Callable[[], Client],
-        new_name: Callable[[], str],
-        make: Callable[[Client, str], float],
+        make: Callable[[Client], Ready],
         drop: Callable[[Client, str], None],
+        recycle: Optional[Callable[[Client, Ready], Optional[Ready]]] = None,
+        workers: int = 1,
     ) -> None:
-        self.size = size
+        self.size = max(1, size)
+        self.workers = max(1, workers)
         self._connect = connect
-        self._new_name = new_name
         self._make = make
         self._drop = drop
+        self._recycle = recycle
         self._ready: deque[Made] = deque()
+        self._returned: deque[Ready] = deque()
         self._to_drop: deque[str] = deque()
         self._wanted = 0  # tests waiting right now
+        self._busy = 0  # databases a worker is making or recycling
+        self._in_use = 0  # databases tests hold: with recycling, they come back as supply
         self._cond = threading.Condition()
         self._closing = False
-        self._thread: Optional[threading.Thread] = None
-        self._client: Optional[Client] = None
+        self._threads: list[threading.Thread] = []
         self._fatal: Optional[BaseException] = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._work, name="moclone-pool", daemon=True)
-        self._thread.start()
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"moclone-pool-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     # -- what tests call --------------------------------------------------------------------
-    def take(self, timeout: float = 600.0) -> tuple[str, float]:
-        """The next ready clone and how long making it took; waits only if none is ready."""
+    def take(self, timeout: float = 600.0) -> Ready:
+        """The next ready database; waits only if none is ready."""
         deadline = time.monotonic() + timeout
         with self._cond:
             self._wanted += 1
@@ -64,9 +73,10 @@ class ClonePool:
                         raise self._fatal
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise MocloneError(f"no clone was ready after {timeout:.0f} s")
+                        raise MocloneError(f"no database was ready after {timeout:.0f} s")
                     self._cond.wait(min(left, 1.0))
                 made = self._ready.popleft()
+                self._in_use += isinstance(made, Ready)
             finally:
                 self._wanted -= 1
             self._cond.notify_all()
@@ -74,25 +84,44 @@ class ClonePool:
             raise made
         return made
 
-    def give_back(self, name: str) -> None:
-        """Drop ``name`` in the background."""
+    def give_back(self, ready: Ready) -> None:
+        """Make ``ready`` ready again (or drop it) in the background."""
         with self._cond:
-            self._to_drop.append(name)
+            self._in_use -= 1
+            if self._recycle is None:
+                self._to_drop.append(ready.name)
+            else:
+                self._returned.append(ready)
             self._cond.notify_all()
 
     def close(self) -> None:
-        """Stop making; drop what is ready or given back; join the thread."""
+        """Stop making; drop what is ready or given back; join the workers."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        leftovers = [m.name for m in self._ready if isinstance(m, Ready)]
+        leftovers += [r.name for r in self._returned] + list(self._to_drop)
+        self._ready.clear()
+        self._returned.clear()
+        self._to_drop.clear()
+        if leftovers:
+            try:
+                client = self._connect()
+            except MocloneError:
+                return  # the run's end sweeps what the records still list
+            try:
+                for name in leftovers:
+                    self._drop_quietly(client, name)
+            finally:
+                client.close()
 
-    # -- the background thread --------------------------------------------------------------
+    # -- the workers --------------------------------------------------------------------------
     def _work(self) -> None:
         try:
-            self._client = self._connect()
+            client = self._connect()
         except BaseException as exc:  # handed to the tests, which report it
             with self._cond:
                 self._fatal = exc
@@ -100,48 +129,66 @@ class ClonePool:
             return
         try:
             while True:
-                job = self._next_job()
+                job = self._next_job(client)
                 if job is None:
-                    break
+                    return
                 job()
         finally:
-            self._drain()
-            self._client.close()
+            client.close()
 
-    def _next_job(self) -> Optional[Callable[[], None]]:
+    def _next_job(self, client: Client) -> Optional[Callable[[], None]]:
         with self._cond:
             while True:
                 if self._closing:
                     return None
+                if self._returned:
+                    ready = self._returned.popleft()
+                    self._busy += 1
+                    return lambda: self._recycle_one(client, ready)
                 backlog = len(self._to_drop) > self.size
-                if not backlog and len(self._ready) < max(self.size, self._wanted):
-                    return self._make_one
+                supply = len(self._ready) + self._busy + len(self._returned)
+                if self._recycle is not None:
+                    supply += self._in_use  # each comes back, usually ready at once
+                if not backlog and supply < max(self.size, self._wanted):
+                    self._busy += 1
+                    return lambda: self._make_one(client)
                 if self._to_drop:
                     name = self._to_drop.popleft()
-                    return lambda: self._drop_quietly(name)
+                    return lambda: self._drop_quietly(client, name)
                 self._cond.wait()
 
-    def _make_one(self) -> None:
-        assert self._client is not None
-        name = self._new_name()
+    def _make_one(self, client: Client) -> None:
         made: Made
         try:
-            made = (name, self._make(self._client, name))
+            made = self._make(client)
         except BaseException as exc:  # the test that takes it raises it, with its cause
             made = exc
+        self._deliver(made)
+
+    def _recycle_one(self, client: Client, ready: Ready) -> None:
+        assert self._recycle is not None
+        again: Optional[Ready]
+        try:
+            again = self._recycle(client, ready)
+        except MocloneError:
+            again = None
+        if again is None:
+            with self._cond:
+                self._to_drop.append(ready.name)
+                self._busy -= 1
+                self._cond.notify_all()
+            return
+        self._deliver(again)
+
+    def _deliver(self, made: Made) -> None:
         with self._cond:
-            self._ready.append(made)
+            self._busy -= 1
+            if isinstance(made, Ready) and len(self._ready) >= max(self.size, self._wanted):
+                self._to_drop.append(made.name)  # more than the tests need: it goes
+            else:
+                self._ready.append(made)
             self._cond.notify_all()
 
-    def _drop_quietly(self, name: str) -> None:
-        assert self._client is not None
+    def _drop_quietly(self, client: Client, name: str) -> None:
         with contextlib.suppress(MocloneError):  # the run's end sweeps what records still list
-            self._drop(self._client, name)
-
-    def _drain(self) -> None:
-        with self._cond:
-            leftovers = [m[0] for m in self._ready if isinstance(m, tuple)] + list(self._to_drop)
-            self._ready.clear()
-            self._to_drop.clear()
-        for name in leftovers:
-            self._drop_quietly(name)
+            self._drop(client, name)

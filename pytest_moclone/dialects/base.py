@@ -8,15 +8,18 @@ dialect's name elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
+from ..errors import QueryError
 from ..names import TableName, quote
 
 if TYPE_CHECKING:
     from ..connection import Executor
+    from ..detect import Signals
     from ..diff import DatabaseDiff
 
 
@@ -84,6 +87,37 @@ class Dialect(ABC):
 
     def drop_database(self, ex: Executor, database: str) -> None:
         ex.execute_ddl(f"DROP DATABASE IF EXISTS {quote(database)}")
+
+    #: The process list's columns: a connection's id, and its current database.
+    process_columns = ("id", "db")
+
+    def end_connections(self, ex: Executor, database: str) -> int:
+        """End every other connection whose current database is ``database`` (a test left it
+        open: it would hold locks, or write after the check); how many there were."""
+        conn_id, db = self.process_columns
+        rows = ex.execute(
+            f"SELECT {conn_id} FROM information_schema.processlist "
+            f"WHERE {db} = %s AND {conn_id} <> CONNECTION_ID()",
+            (database,),
+        )
+        for (number,) in rows:
+            with contextlib.suppress(QueryError):  # it ended by itself in between
+                ex.execute(f"KILL CONNECTION {int(number)}")
+        return len(rows)
+
+    def read_signals(
+        self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
+    ) -> Optional[Signals]:
+        """The exact change signals of ``database`` (detect.py), or None where the server has
+        none: then every test's database is made afresh."""
+        return None
+
+    def reset_tables(
+        self, ex: Executor, database: str, tables: list[str], base: str, snapshot: str
+    ) -> bool:
+        """Copy ``tables`` of ``database`` again from ``base`` at ``snapshot``; False where this
+        dialect cannot (the caller then makes the database afresh)."""
+        return False
 
     @abstractmethod
     def clone_database(

@@ -7,15 +7,18 @@ source's rows into the existing table (table, v4.0.0-rc3 to v4.2.0). The manager
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..names import TableName, literal, quote
 from .base import Dialect, SnapshotInfo
 from .matrixone_diff import diff_database
+from .signals import matrixone_signals
 
 if TYPE_CHECKING:
     from ..connection import Executor
+    from ..detect import Signals
     from ..diff import DatabaseDiff
     from ..version import ServerInfo
 
@@ -26,6 +29,7 @@ SCOPED_SNAPSHOT_GC_SINCE = (3, 0, 4)
 #: ``DATA BRANCH`` (and clones inside ``BEGIN``) exist from this version.
 DATA_BRANCH_SINCE = (3, 0, 5)
 
+_REFERENCES = re.compile(r"REFERENCES `((?:[^`]|``)+)`(?:\.`((?:[^`]|``)+)`)? ?\(")
 _SNAPSHOT_COLUMNS = ("snapshot_name", "timestamp", "snapshot_level", "database_name", "table_name")
 
 
@@ -109,9 +113,53 @@ class MatrixOneDialect(Dialect):
     name = "matrixone"
     native = True
     folds_names = True  # lower_case_table_names = 1: names are stored lower-cased
+    process_columns = ("conn_id", "db")
 
     def __init__(self, info: ServerInfo) -> None:
         self.info = info
+        self._linked: dict[tuple[str, str], frozenset[str]] = {}
+
+    def read_signals(
+        self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
+    ) -> Optional[Signals]:
+        if not self.supports_data_branch:  # DATA BRANCH DIFF is the content signal
+            return None
+        return matrixone_signals(ex, database, base, snapshot, after=after)
+
+    def _linked_tables(self, ex: Executor, base: str, snapshot: str) -> frozenset[str]:
+        """Tables of the golden with a foreign key in or out: a table clone would point its
+        keys at the golden, and a dropped parent would orphan its children's keys."""
+        key = (base, snapshot)
+        if key not in self._linked:
+            names = [
+                str(r[0])
+                for r in ex.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                    (base,),
+                )
+            ]
+            shows = ex.query_many([f"SHOW CREATE TABLE {quote(base)}.{quote(t)}" for t in names])
+            linked: set[str] = set()
+            for name, rows in zip(names, shows, strict=True):
+                create = str(rows[0][1]) if rows else ""
+                for first, second in _REFERENCES.findall(create):
+                    parent = (second or first).replace("``", "`").lower()
+                    linked.update({name.lower(), parent})
+            self._linked[key] = frozenset(linked)
+        return self._linked[key]
+
+    def reset_tables(
+        self, ex: Executor, database: str, tables: list[str], base: str, snapshot: str
+    ) -> bool:
+        if set(t.lower() for t in tables) & self._linked_tables(ex, base, snapshot):
+            return False
+        at = snapshot_clause(SnapshotInfo(snapshot, "database"))
+        for table in tables:
+            target, source = TableName(table, database), TableName(table, base)
+            ex.execute_ddl(f"DROP TABLE IF EXISTS {target.sql}")
+            ex.execute_ddl(f"CREATE TABLE {target.sql} CLONE {source.sql}{at}")
+        return True
 
     @property
     def supports_data_branch(self) -> bool:

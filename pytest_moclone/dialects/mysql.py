@@ -29,10 +29,12 @@ from .mysql_plan import (
     create_table_as,
     read_plan,
 )
+from .signals import mariadb_can_detect, mariadb_signals
 from .sql_diff import diff_databases
 
 if TYPE_CHECKING:
     from ..connection import Executor, Row
+    from ..detect import Signals
     from ..diff import DatabaseDiff
 
 log = logging.getLogger("pytest_moclone")
@@ -70,6 +72,7 @@ class MySQLDialect(Dialect):
         #: owns the server's data folder (:mod:`.tablespaces`); tests lower it to 0.
         self.file_copy_min_bytes = tablespaces.MIN_BYTES
         self._files_refused = False
+        self._can_detect: Optional[bool] = None  # performance_schema instruments what we need
 
     # -- clones ---------------------------------------------------------------------------
     def clone_database(
@@ -114,10 +117,13 @@ class MySQLDialect(Dialect):
         else:
             log.debug("cloned %d tables of %s as tablespace files", len(as_files), target)
 
-    def _tables_as_files(self, ex: Executor, plan: DatabasePlan, target: str) -> list[str]:
+    def _tables_as_files(
+        self, ex: Executor, plan: DatabasePlan, target: str, only: Optional[list[str]] = None
+    ) -> list[str]:
         if ex.datadir is None or not self.tablespace_files or self._files_refused:
             return []
-        return tablespaces.tables_to_copy(plan, ex.datadir, target, self.file_copy_min_bytes)
+        found = tablespaces.tables_to_copy(plan, ex.datadir, target, self.file_copy_min_bytes)
+        return found if only is None else [t for t in found if t in only]
 
     def diff_database(
         self,
@@ -224,6 +230,29 @@ class MySQLDialect(Dialect):
             plan = read_plan(ex, frozen_database_name(snapshot.name))
             self._frozen_plans[key] = plan
         return plan
+
+    # -- resetting what a test changed -------------------------------------------------------
+    def read_signals(
+        self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
+    ) -> Optional[Signals]:
+        """Exact only on a server whose data folder is ours, with performance_schema on."""
+        if ex.datadir is None or self._files_refused or not self.tablespace_files:
+            return None
+        if self._can_detect is None:
+            self._can_detect = mariadb_can_detect(ex)
+        return mariadb_signals(ex, database, ex.datadir) if self._can_detect else None
+
+    def reset_tables(
+        self, ex: Executor, database: str, tables: list[str], base: str, snapshot: str
+    ) -> bool:
+        found = self.list_snapshots(ex, snapshot)
+        if not found:
+            return False
+        plan = self._frozen_plan(ex, found[0])
+        if self._tables_as_files(ex, plan, database, only=tables):
+            return False  # large tables: a fresh clone copies them as files, faster than rows
+        self._run_copy(ex, plan.reset_statements(database, tables))
+        return True
 
     # -- snapshots ------------------------------------------------------------------------
     def _ensure_registry(self, ex: Executor) -> None:

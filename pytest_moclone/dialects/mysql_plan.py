@@ -109,6 +109,28 @@ class DatabasePlan:
         out += [qualify_routine(r, target) for r in self.routines]
         return out
 
+    def reset_statements(self, target: str, tables: Sequence[str]) -> list[str]:
+        """Re-create ``tables`` of ``target`` (a copy of this plan) as they are here, with their
+        rows and triggers; run with foreign key checks off, so that a parent can be dropped and
+        made again under its children's keys."""
+        chosen = [t for t in self.tables if t.name in set(tables)]
+        out = []
+        for t in chosen:
+            table = TableName(t.name, target)
+            out += [f"DROP TABLE IF EXISTS {table.sql}", create_table_as(t.create_sql, table)]
+        out += ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION"]
+        out += [
+            copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
+            for t in chosen
+            if t.columns
+        ]
+        out.append("COMMIT")
+        repoint = repointer(self.database, target)
+        db = quote(self.database)
+        on = tuple(f" ON {db}.{quote(t.name)} FOR EACH ROW " for t in chosen)
+        out += [repoint(trigger) for trigger in self.triggers if any(o in trigger for o in on)]
+        return out
+
 
 def split_foreign_keys(create_sql: str) -> tuple[str, list[str]]:
     """``SHOW CREATE TABLE`` without its foreign keys, and those keys' clauses."""

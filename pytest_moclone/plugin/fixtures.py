@@ -11,6 +11,7 @@ import pytest
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
+from ..recycle import FRESH, Ready
 from ..servers import RunningServer
 from .run import MocloneRun
 
@@ -81,17 +82,19 @@ def mo_golden(request: pytest.FixtureRequest) -> Golden:
 
 @pytest.fixture
 def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
-    """A fresh clone of the golden for this test, connected; dropped afterwards."""
+    """This test's own database, exactly the golden, connected. Afterwards it is kept for a later
+    test if the test changed nothing, has only the tables it changed reset, or is dropped
+    (docs/how-it-works.md); with --mo-no-reset it is always a fresh clone."""
     run = run_of(request.config)
     with guarded(request, run):
-        name = run.take_clone(request.node.nodeid)
-        client = run.admin.connect_to(name)
-    request.node.stash[CLONE_KEY] = CloneInfo(name, client)
+        ready = run.take_clone(request.node.nodeid)
+        client = run.admin.connect_to(ready.name)
+    request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
     client.close()
-    if name not in run.stats.kept:
+    if ready.name not in run.stats.kept:
         with guarded(request, run):
-            run.release_clone(name)
+            run.release_clone(ready)
 
 
 @pytest.fixture
@@ -104,19 +107,19 @@ def mo_clone_url(mo_clone_db: Client) -> str:
 def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Client]]:
     """Call it for more fresh clones inside one test; all are dropped afterwards."""
     run = run_of(request.config)
-    made: list[tuple[str, Client]] = []
+    made: list[tuple[Ready, Client]] = []
 
     def make() -> Client:
         with guarded(request, run):
-            name = run.take_clone(request.node.nodeid)
-            made.append((name, run.admin.connect_to(name)))
+            ready = run.take_clone(request.node.nodeid)
+            made.append((ready, run.admin.connect_to(ready.name)))
         return made[-1][1]
 
     yield make
-    for name, client in made:
+    for ready, client in made:
         client.close()
         with guarded(request, run):
-            run.release_clone(name)
+            run.release_clone(ready)
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +129,7 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run = run_of(request.config)
     with guarded(request, run):
         name = run.new_clone_name("w")
-        run.stats.clone_seconds.append((run.make_clone(name), "mo_worker_db"))
+        run.stats.record_ready(Ready(name, FRESH, run.make_clone(name)), "mo_worker_db")
         client = run.admin.connect_to(name)
     run.worker_db = name
     yield client

@@ -89,6 +89,19 @@ OPTIONS = (
         default=2,
     ),
     Option(
+        "mo_reset",
+        "make a test's database ready again by keeping it or resetting only the tables it "
+        "changed, where the server has exact change signals (docs/how-it-works.md).",
+        kind="bool",
+        default=True,
+    ),
+    Option(
+        "mo_pool_workers",
+        "background connections that make and recycle databases (0: 3 on MatrixOne, else 1).",
+        kind="int",
+        default=0,
+    ),
+    Option(
         "mo_diff", "show what a failed test changed in its database.", kind="bool", default=True
     ),
     Option(
@@ -129,6 +142,8 @@ class Settings:
     reuse: bool
     rebuild: bool
     pool: int
+    reset: bool
+    pool_workers: int
     diff: bool
     file_copy: bool
     diff_branches: bool
@@ -182,6 +197,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="do not show what failed tests changed (same as mo_diff = false).",
     )
     group.addoption(
+        "--mo-no-reset",
+        action="store_const",
+        const=False,
+        dest="mo_reset",
+        help="make every test's database a fresh clone (mo_reset = false).",
+    )
+    group.addoption(
         "--mo-no-file-copy",
         action="store_const",
         const=False,
@@ -217,7 +239,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
             f"{_where(sources['mo_prefix'], 'mo_prefix')}: invalid prefix {prefix!r}: use 1-16 "
             "lower-case letters and digits, starting with a letter (e.g. 'moclone')"
         )
-    for name in ("mo_pool", "mo_diff_rows", "mo_start_timeout"):
+    for name in ("mo_pool", "mo_pool_workers", "mo_diff_rows", "mo_start_timeout"):
         if values[name] < 0:
             raise pytest.UsageError(
                 f"{_where(sources[name], name)}: {values[name]} is negative; give 0 or more"
@@ -251,6 +273,8 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         reuse=values["mo_reuse"],
         rebuild=bool(config.getoption("mo_rebuild", False)),
         pool=values["mo_pool"],
+        reset=values["mo_reset"],
+        pool_workers=values["mo_pool_workers"],
         diff=values["mo_diff"],
         file_copy=values["mo_file_copy"],
         diff_branches=values["mo_diff_branches"],

@@ -26,6 +26,7 @@ from ..janitor import CloneJanitor
 from ..leases import RunLease, cache_root, run_is_alive
 from ..pool import ClonePool
 from ..records import DATABASE, Records, drop_recorded, server_key
+from ..recycle import FRESH, Ready, Recycler
 from ..servers import RunningServer
 from .options import Settings
 from .reuse import ReusedGoldens, fingerprint
@@ -188,40 +189,52 @@ class MocloneRun:
     def drop_clone(self, name: str, client: Optional[Client] = None) -> None:
         self.janitor(name, client).drop()
 
+    def _recycler(self) -> Recycler:
+        golden = self.golden
+        return Recycler(
+            golden.database,
+            golden.snapshot,
+            lambda client, name: self.janitor(name, client),
+            detect=self.settings.reset,
+        )
+
     def _clone_pool(self) -> Optional[ClonePool]:
         if self.settings.pool == 0:
             return None
         if self._pool is None:
-            _ = self.golden  # built (or found) by the calling thread, never by the pool's
+            recycler = self._recycler()  # the golden is built by this thread, not the pool's
+            workers = self.settings.pool_workers or (3 if self.admin.dialect.native else 1)
             self._pool = ClonePool(
                 size=self.settings.pool,
+                workers=workers,
                 connect=lambda: self.admin.connect_to(None),
-                new_name=self.new_clone_name,
-                make=lambda client, name: self.make_clone(name, client),
+                make=lambda client: recycler.fresh(client, self.new_clone_name()),
+                recycle=recycler.recycle if self.settings.reset else None,
                 drop=lambda client, name: self.drop_clone(name, client),
             )
             self._pool.start()
         return self._pool
 
-    def take_clone(self, test_id: str) -> str:
-        """A fresh clone for one test: from the pool when there is one."""
+    def take_clone(self, test_id: str) -> Ready:
+        """A database that is exactly the golden, for one test: from the pool when there is
+        one (made afresh, kept from an earlier test, or with the tables it changed reset)."""
         started = time.perf_counter()
         pool = self._clone_pool()
         if pool is not None:
-            name, seconds = pool.take()
+            ready = pool.take()
         else:
             name = self.new_clone_name()
-            seconds = self.make_clone(name)
+            ready = Ready(name, FRESH, self.make_clone(name))
         self.stats.wait_seconds.append(time.perf_counter() - started)
-        self.stats.clone_seconds.append((seconds, test_id))
-        return name
+        self.stats.record_ready(ready, test_id)
+        return ready
 
-    def release_clone(self, name: str) -> None:
-        """Drop a test's clone: in the background when there is a pool."""
+    def release_clone(self, ready: Ready) -> None:
+        """Give a test's database back: recycled or dropped in the background with a pool."""
         if self._pool is not None:
-            self._pool.give_back(name)
+            self._pool.give_back(ready)
         else:
-            self.drop_clone(name)
+            self.drop_clone(ready.name)
 
     def changes(self, database: str, *, cumulative: bool = False) -> DatabaseDiff:
         """What ``database`` changed against the golden (for a failed test's report)."""

@@ -6,6 +6,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..recycle import FRESH, KEPT, Ready
+
 
 def plural(count: int, noun: str) -> str:
     """``1 clone``, ``2 clones``."""
@@ -23,6 +25,17 @@ class Stats:
     server_description: Optional[str] = None
     reaped: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    #: How each test's database was made ready, and what that cost: ("fresh clone", seconds),
+    #: ("kept", seconds), ("reset 2 tables", seconds). Fresh ones also go to clone_seconds.
+    ready: list[tuple[str, float]] = field(default_factory=list)
+    #: Connections tests left open on their databases, ended before the next test.
+    ended: int = 0
+
+    def record_ready(self, ready: Ready, test_id: str) -> None:
+        self.ready.append((ready.how, ready.seconds))
+        self.ended += ready.ended
+        if ready.how == FRESH:
+            self.clone_seconds.append((ready.seconds, test_id))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +46,8 @@ class Stats:
             "server_description": self.server_description,
             "reaped": self.reaped,
             "kept": self.kept,
+            "ready": self.ready,
+            "ended": self.ended,
         }
 
     def merge(self, other: dict[str, Any]) -> None:
@@ -43,6 +58,36 @@ class Stats:
                 setattr(self, name, other[name])
         self.reaped += list(other.get("reaped", []))
         self.kept += list(other.get("kept", []))
+        self.ready += [(str(h), float(s)) for h, s in other.get("ready", [])]
+        self.ended += int(other.get("ended", 0))
+
+    def readiness_lines(self) -> list[str]:
+        """How tests' databases were made ready: kept, some tables reset, or a fresh clone."""
+        recycled = [(h, s) for h, s in self.ready if h != FRESH]
+        if not recycled:
+            return []
+        kinds: dict[str, list[float]] = {}
+        tables = 0
+        for how, seconds in self.ready:
+            kind = "with tables reset" if how.startswith("reset") else how
+            kinds.setdefault(kind, []).append(seconds)
+            if how.startswith("reset"):
+                tables += int(how.split()[1])
+        parts = []
+        for kind in (FRESH, KEPT, "with tables reset"):
+            if kind in kinds:
+                times = kinds[kind]
+                label = plural(len(times), kind) if kind == FRESH else f"{len(times)} {kind}"
+                extra = (
+                    f", {plural(tables, 'table')} in all" if kind != FRESH and kind != KEPT else ""
+                )
+                parts.append(f"{label} (median {statistics.median(times) * 1000:.1f} ms{extra})")
+        lines = [f"databases for {plural(len(self.ready), 'test')}: " + ", ".join(parts)]
+        if self.ended:
+            lines.append(
+                f"ended {plural(self.ended, 'connection')} that tests left open on their databases"
+            )
+        return lines
 
     def summary_lines(self) -> list[str]:
         lines = []
@@ -63,6 +108,7 @@ class Stats:
                 f"{plural(len(times), 'clone')} made: median {median:.1f} ms, "
                 f"slowest {slowest * 1000:.1f} ms ({where})"
             )
+        lines += self.readiness_lines()
         if self.wait_seconds:
             waits = sorted(self.wait_seconds)
             lines.append(

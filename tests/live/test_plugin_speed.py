@@ -133,31 +133,32 @@ def test_clones_slower_than_the_tests_do_not_pile_up_undropped() -> None:
     # The pool only schedules: its make and drop are plain callables here, so that the clone can
     # be made slower than the test, as a 1 M-row golden's is.
     from pytest_moclone.pool import ClonePool
+    from pytest_moclone.recycle import FRESH, Ready
 
     alive: set[str] = set()
     most = 0
     counter = iter(range(1000))
 
-    def make(_client: object, name: str) -> float:
+    def make(_client: object) -> Ready:
         nonlocal most
         time.sleep(0.02)  # slower than the 'test' below
+        name = f"c{next(counter)}"
         alive.add(name)
         most = max(most, len(alive))
-        return 0.02
+        return Ready(name, FRESH, 0.02)
 
     pool = ClonePool(
         size=2,
         connect=lambda: _Closable(),  # type: ignore[arg-type,return-value]
-        new_name=lambda: f"c{next(counter)}",
         make=make,
         drop=lambda _client, name: alive.discard(name),
     )
     pool.start()
     try:
         for _ in range(40):
-            name, _made = pool.take()
+            ready = pool.take()
             time.sleep(0.002)
-            pool.give_back(name)
+            pool.give_back(ready)  # no recycle: each is dropped
     finally:
         pool.close()
     assert alive == set()
