@@ -177,7 +177,9 @@ class MocloneRun:
             name,
             golden.database,
             golden.snapshot,
-            branch=self.settings.diff_branches and manager.lineage_diff,
+            # Lineage makes MatrixOne's DIFF (the diff of a failure, and the change signal of a
+            # recycled database) cost what changed, not the table's size.
+            branch=manager.lineage_diff and (self.settings.diff_branches or self.settings.reset),
             claim=lambda n: records.add(self.run_id, DATABASE, n),
             release=lambda n: records.forget_name(self.run_id, DATABASE, n),
         )
