@@ -11,7 +11,6 @@ signals need its data folder); on MatrixOne the suite's server.
 from __future__ import annotations
 
 import pytest
-
 from conftest import Inner
 
 GOLDEN = """
