@@ -9,6 +9,7 @@ import pytest
 
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
+from ..golden import GoldenSetupError
 from ..leases import new_run_id
 from . import hookspecs
 from .fixtures import (
@@ -25,7 +26,14 @@ from .fixtures import (
     run_of,
 )
 from .options import add_options, resolve
-from .report import changes_section, header_lines, summary_lines
+from .report import (
+    changes_section,
+    diff_branches_ignored,
+    header_lines,
+    hook_failure,
+    one_line,
+    summary_lines,
+)
 from .reuse import hook_sources
 from .run import MocloneRun
 
@@ -64,7 +72,12 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id, worker, owner = workerinput["moclone_run_id"], str(workerinput["workerid"]), False
 
     def fill_golden(client: Client) -> None:
-        config.hook.pytest_moclone_setup_golden(client=client)
+        try:
+            config.hook.pytest_moclone_setup_golden(client=client)
+        except ServerConnectionError:
+            raise  # the server went away: not the hook's fault
+        except Exception as exc:  # the user's code: one line naming the hook, not a traceback
+            raise GoldenSetupError(hook_failure(exc, config.rootpath)) from exc
 
     def golden_sources() -> list[str]:
         return hook_sources(config.hook.pytest_moclone_setup_golden.get_hookimpls())
@@ -97,15 +110,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Build the golden before the first test, so a broken set-up fails once, up front."""
+    """Build the golden before the first test, so a broken set-up is found once, up front.
+
+    A golden that cannot be built fails each database test with one line (tests that use no
+    database still run); a server that cannot be had stops the run (a usage error)."""
     if session.config.option.collectonly:
         return
     if not any(
         DATABASE_FIXTURES.intersection(getattr(i, "fixturenames", ())) for i in session.items
     ):
         return
+    run = run_of(session.config)
     try:
-        run_of(session.config).prepare()
+        run.prepare()
+    except GoldenSetupError as exc:
+        run.failure = f"moclone: the golden could not be built: {one_line(str(exc))}"
     except MocloneError as exc:
         raise pytest.UsageError(f"moclone: {exc}") from None
 
@@ -141,10 +160,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["moclone_stats"] = run.stats.to_dict()
-    config.stash[_NOTES] = run.finish()
+    notes = _ignored_diff_branches(run)
+    config.stash[_NOTES] = notes + run.finish()
+
+
+def _ignored_diff_branches(run: MocloneRun) -> list[str]:
+    """--mo-diff-branches on a private server without DATA BRANCH: said once it is known."""
+    if not run.settings.diff_branches or run.stats.server_description is None:
+        return []
+    if run.failure is not None or (run.settings.url and run.settings.server in ("auto", "url")):
+        return []  # a URL's server: the header said it
+    try:
+        return [] if run.admin.clone.lineage_diff else [diff_branches_ignored(run)]
+    except MocloneError:
+        return []
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.get_verbosity() < -1:  # -qq: pytest's own summary is one line; so is ours: none
+        return
     run = run_of(config)
     lines = summary_lines(run, config.stash.get(_NOTES, []))
     if not lines:

@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 import pytest
 
+from ..connection import mask_url, parse_url
+
 SERVER_KINDS = ("auto", "url", "docker", "local", "mariadb", "matrixone")
 _PREFIX = re.compile(r"[a-z][a-z0-9]{0,15}")
 _TRUE = {"1", "true", "yes", "on"}
@@ -159,6 +161,8 @@ class Settings:
                 value = getattr(self, name[len("mo_") :])
                 if isinstance(value, tuple):
                     value = " ".join(str(v) for v in value)
+                elif name == "mo_url" and value is not None:
+                    value = mask_url(str(value))
                 out.append(f"{name}={value} ({source})")
         return out
 
@@ -244,14 +248,8 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
             raise pytest.UsageError(
                 f"{_where(sources[name], name)}: {values[name]} is negative; give 0 or more"
             )
-    base = Path(str(config.inipath.parent)) if config.inipath else Path(str(config.rootpath))
-    golden_sql = tuple(base / p for p in (values["mo_golden_sql"] or ()))
-    for path in golden_sql:
-        if not path.is_file():
-            raise pytest.UsageError(
-                f"{_where(sources['mo_golden_sql'], 'mo_golden_sql')}: SQL file {str(path)!r} "
-                "does not exist (paths are relative to the ini file's folder)"
-            )
+    golden_sql = _golden_sql_paths(config, values["mo_golden_sql"], sources["mo_golden_sql"])
+    _check_server_settings(config, values, sources)
     if values["mo_snapshot"] is not None:
         from ..names import check_snapshot_name
 
@@ -281,6 +279,71 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         diff_rows=values["mo_diff_rows"],
         sources=sources,
     )
+
+
+def _golden_sql_paths(config: pytest.Config, paths: Any, source: str) -> tuple[Path, ...]:
+    """Paths from the ini file are relative to its folder; from the command line or the
+    environment, to the folder pytest was started in."""
+    if source == "ini" and config.inipath is not None:
+        base, relative_to = Path(str(config.inipath.parent)), "the ini file's folder"
+    else:
+        base = Path(str(config.invocation_params.dir))
+        relative_to = "the folder pytest was started in"
+    resolved = tuple(base / p for p in (paths or ()))
+    for path in resolved:
+        if not path.is_file():
+            raise pytest.UsageError(
+                f"{_where(source, 'mo_golden_sql')}: SQL file {str(path)!r} does not exist "
+                f"(paths there are relative to {relative_to}, {base})"
+            )
+    return resolved
+
+
+def _check_server_settings(
+    config: pytest.Config, values: dict[str, Any], sources: dict[str, str]
+) -> None:
+    """A bad URL, or settings that contradict each other or would be silently ignored."""
+    url, server = values["mo_url"], values["mo_server"]
+    if url:
+        try:
+            parse_url(url)
+        except ValueError as exc:
+            raise pytest.UsageError(f"{_where(sources['mo_url'], 'mo_url')}: {exc}") from None
+        if server not in ("auto", "url"):
+            raise pytest.UsageError(
+                f"conflicting settings: {_where(sources['mo_url'], 'mo_url')} names a running "
+                f"server ({mask_url(url)}) but {_where(sources['mo_server'], 'mo_server')} asks "
+                f"for {server!r}; give only one of them (an empty variable counts as unset: "
+                "MOCLONE_URL= pytest ...)"
+            )
+    _check_path_values(config)
+    if config.getoption("mo_rebuild", False) and not values["mo_reuse"]:
+        raise pytest.UsageError(
+            "option --mo-rebuild rebuilds a golden kept by --mo-reuse, and reuse is off: "
+            "add --mo-reuse (or set MOCLONE_REUSE=1, or mo_reuse = true in the ini file)"
+        )
+
+
+def _check_path_values(config: pytest.Config) -> None:
+    """``--mo-binary PATH`` (a space, not ``=``): pytest looks for the ini file and the rootdir
+    before it knows the plugin's options, so it takes PATH for a test path, and an existing one
+    outside this folder makes it miss the project's ini file and pick another rootdir."""
+    args = [str(a) for a in config.invocation_params.args]
+    here = Path(str(config.invocation_params.dir))
+    for flag in ("--mo-binary", "--mo-golden-sql"):
+        for i, arg in enumerate(args[:-1]):
+            value = Path(here, args[i + 1]).expanduser()
+            if arg == flag and value.exists() and not value.resolve().is_relative_to(here):
+                raise pytest.UsageError(
+                    f"option {flag} {args[i + 1]}: with a space, pytest reads that path as a "
+                    "test path when it looks for the ini file and the rootdir (it chose "
+                    f"{config.rootpath}); write {flag}={args[i + 1]}"
+                )
+
+
+def origin(settings: Settings, name: str) -> str:
+    """Where setting ``name`` was given: ``option --mo-url``, ``environment variable ...``."""
+    return _where(settings.sources.get(name, "cli"), name)
 
 
 def _pick(config: pytest.Config, opt: Option, env: Any) -> tuple[Any, str]:

@@ -19,7 +19,7 @@ from typing import Optional
 
 from ..errors import ServerStartError
 from .base import RunningServer
-from .process import free_port, launch, log_tail
+from .process import free_port, kept_log, launch
 
 _SEARCH = ("/usr/sbin", "/usr/libexec", "/usr/local/mysql/bin", "/usr/local/sbin")
 INSTALL_HINT = "apt-get install mariadb-server (Debian/Ubuntu), or give a server with --mo-url"
@@ -111,7 +111,7 @@ def init_command(
     return [binary, "--no-defaults", "--initialize-insecure", f"--datadir={datadir}", *user]
 
 
-def initialise(binary: str, flavour: str, datadir: Path, log: Path) -> None:
+def initialise(binary: str, flavour: str, datadir: Path, log: Path, name: str) -> None:
     datadir.mkdir(parents=True, exist_ok=True)
     installer = find_binary("mariadb-install-db", "mysql_install_db")
     argv = init_command(binary, flavour, datadir, installer, os.geteuid() == 0)
@@ -120,7 +120,7 @@ def initialise(binary: str, flavour: str, datadir: Path, log: Path) -> None:
     if done.returncode != 0:
         raise ServerStartError(
             f"initialising a data folder with {argv[0]} failed (code {done.returncode}); "
-            f"the last lines of its log ({log}):\n{log_tail(log)}"
+            f"{kept_log(log, name)}"
         )
 
 
@@ -144,7 +144,11 @@ def start_mariadb(
     started = time.monotonic()
     datadir = data_dir if data_dir is not None else workdir / "data"
     if not (datadir / "mysql").is_dir():
-        initialise(binary, flavour, datadir, log)
+        try:
+            initialise(binary, flavour, datadir, log, f"mariadb-init-{owner_run_id}")
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)  # its log is kept in the cache
+            raise
     port = free_port()
     argv = [
         binary,
