@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -35,9 +36,23 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
         raise ServerStartError(
             "the docker server needs testcontainers: pip install 'pytest-moclone[docker]'"
         ) from exc
+    if not docker_available():
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise ServerStartError(
+            f"no Docker engine answers at {where} (DOCKER_HOST): start one (and check that "
+            "this user may use it), or choose another server: --mo-server auto picks a private "
+            "MariaDB from local binaries when there is no Docker"
+        )
     started = time.monotonic()
     container = DockerContainer(settings["image"]).with_exposed_ports(SQL_PORT)
-    container.start()
+    try:
+        container.start()
+    except Exception as exc:  # the engine's errors come with pages of traceback: one line
+        text = " ".join(str(exc).split())
+        raise ServerStartError(
+            f"Docker could not start the MatrixOne container ({image}): {type(exc).__name__}: "
+            f"{text[:300]}"
+        ) from exc
     host = container.get_container_host_ip()
     port = int(container.get_exposed_port(SQL_PORT))
     server = RunningServer(
