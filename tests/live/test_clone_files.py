@@ -35,7 +35,8 @@ def files(admin: Client) -> Iterator[Client]:
     if admin.datadir is None or admin.dialect_name != "mariadb":
         pytest.skip(
             "tablespace files are copied only on a private MariaDB whose data folder this "
-            f"process owns; this run's server is {admin.info.describe()} at {admin.port}"
+            f"process owns; this run's server is {admin.info.describe()} at "
+            f"{admin.host}:{admin.port}"
         )
     with admin.connect_to(None) as client:
         yield _forced(client)
