@@ -27,6 +27,7 @@ from pytest_moclone import Client
 from pytest_moclone.leases import new_run_id
 from pytest_moclone.names import quote
 from pytest_moclone.pool import ClonePool
+from pytest_moclone.recycle import FRESH, Ready
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 #: Seconds a simulated test runs between taking and giving back its database. The pool target
@@ -75,13 +76,15 @@ class Bench:
         self.rows_only.clone.clone_database(name, self.golden, snapshot_name=self.snapshot)
 
     def ours_pooled(self, reps: int) -> list[float]:
-        pool = ClonePool(
+        def make(client: Client) -> Ready:
+            name = self.name()
+            janitor = client.clone.temporary(name, self.golden, self.snapshot)
+            return Ready(name, FRESH, janitor.create())
+
+        pool = ClonePool(  # fresh clones only: what the pool made before recycling existed
             size=2,
             connect=lambda: self.client.connect_to(None),
-            new_name=self.name,
-            make=lambda c, n: _timed(
-                lambda: c.clone.clone_database(n, self.golden, snapshot_name=self.snapshot)
-            ),
+            make=make,
             drop=lambda c, n: c.clone.drop(n),
         )
         pool.start()
@@ -90,10 +93,10 @@ class Bench:
             time.sleep(1.0)  # the pool fills while the session starts
             for _ in range(reps):
                 t0 = time.perf_counter()
-                name, _made = pool.take()
+                ready = pool.take()
                 waits.append(time.perf_counter() - t0)
                 time.sleep(self.test_body)
-                pool.give_back(name)
+                pool.give_back(ready)
         finally:
             pool.close()
         return waits
