@@ -26,5 +26,20 @@ if [ ! -x "$root/.venv/bin/python" ]; then
   fi
   echo "setup: created $root/.venv"
 fi
-"$root/.venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[dev,docker]"
-echo "setup: $("$root/.venv/bin/python" -c 'import pytest_moclone as m; print("pytest-moclone", m.__version__)') installed in .venv"
+# pip install only when pyproject.toml or the version changed since the last install (the
+# install is editable: code changes need none); the stamp records what was installed.
+stamp="$root/.venv/.moclone-setup"
+want="$(cat "$root/pyproject.toml" "$root/pytest_moclone/__init__.py" | sha256sum | cut -d' ' -f1)"
+installed="$("$root/.venv/bin/python" -I -c 'import importlib.metadata as m; print(m.version("pytest-moclone"))' 2>/dev/null || true)"
+if [ -n "$installed" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: pytest-moclone $installed already installed in .venv (pyproject.toml unchanged)"
+else
+  if [ -z "$installed" ]; then
+    echo "setup: installing Python packages into .venv (first time: ~30 s)"
+  else
+    echo "setup: pyproject.toml or the version changed: updating the packages in .venv"
+  fi
+  "$root/.venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[dev,docker]"
+  echo "$want" >"$stamp"
+  echo "setup: $("$root/.venv/bin/python" -c 'import pytest_moclone as m; print("pytest-moclone", m.__version__)') installed in .venv"
+fi
