@@ -23,9 +23,9 @@ DataDirFor = Callable[[str, str], Optional[Path]]
 
 NOTHING_FOUND = """no database server for the tests. Any one of these works:
   - a running server:   --mo-url mysql://root:111@127.0.0.1:6001/   (or MOCLONE_URL)
-  - MatrixOne in Docker: pip install 'pytest-moclone[docker]' with a running Docker engine
+  - MatrixOne in Docker: pip install testcontainers, with a running Docker engine
   - a private server from local binaries: apt-get install mariadb-server
-    (or --mo-binary /path/to/mo-service for a private MatrixOne)"""
+    (or --mo-binary=/path/to/mo-service for a private MatrixOne)"""
 
 
 def choose_server(
@@ -55,7 +55,7 @@ def choose_server(
         found = shutil.which("mo-service")
         if found is None:
             raise ServerStartError(
-                "--mo-server matrixone needs a mo-service: --mo-binary PATH, MOCLONE_MO_BINARY, "
+                "--mo-server matrixone needs a mo-service: --mo-binary=PATH, MOCLONE_MO_BINARY, "
                 "or mo-service on PATH"
             )
         return _matrixone(Path(found), owner_run_id, data_dir_for, timeout)

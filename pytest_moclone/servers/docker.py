@@ -1,4 +1,4 @@
-"""MatrixOne in Docker through testcontainers (``pip install 'pytest-moclone[docker]'``)."""
+"""MatrixOne in Docker through testcontainers (``pip install testcontainers``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
         from testcontainers.core.container import DockerContainer
     except ImportError as exc:
         raise ServerStartError(
-            "the docker server needs testcontainers: pip install 'pytest-moclone[docker]'"
+            "the docker server needs testcontainers: pip install testcontainers (or the checkout's "
+            "[docker] extra: pip install '/path/to/pytest-moclone[docker]')"
         ) from exc
     if not docker_available():
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

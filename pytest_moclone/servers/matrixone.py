@@ -22,7 +22,7 @@ PORT_SPAN = 202
 SQL_OFFSET = 10
 _TN_UUID = "dd4dccb4-4d3c-41f8-b482-5251dc7a41bf"
 _CN_UUID = "dd1dccb4-4d3c-41f8-b482-5251dc7a41bf"
-BINARY_HINT = "give a mo-service binary with --mo-binary PATH or MOCLONE_MO_BINARY"
+BINARY_HINT = "give a mo-service binary with --mo-binary=PATH or MOCLONE_MO_BINARY"
 
 
 def matrixone_version(binary: Path) -> Optional[tuple[int, ...]]:

@@ -134,7 +134,7 @@ def test_nothing_available_names_the_three_ways(monkeypatch: pytest.MonkeyPatch)
     message = str(info.value)
     for way in (
         "--mo-url mysql://",
-        "pip install 'pytest-moclone[docker]'",
+        "pip install testcontainers",
         "apt-get install mariadb-server",
         "--mo-binary",
     ):
