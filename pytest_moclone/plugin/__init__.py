@@ -6,6 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
@@ -121,12 +122,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ):
         return
     run = run_of(session.config)
-    try:
-        run.prepare()
-    except GoldenSetupError as exc:
-        run.failure = f"moclone: the golden could not be built: {one_line(str(exc))}"
-    except MocloneError as exc:
-        raise pytest.UsageError(f"moclone: {exc}") from None
+    failed = run.shared_dir / "golden-failed.txt"
+    # One process at a time, so that under xdist the first one's failure is read by the others
+    # (trying again would meet the half-built golden it left).
+    with FileLock(str(run.shared_dir / "prepare.lock")):
+        if failed.exists():
+            run.failure = failed.read_text(encoding="utf-8")
+            return
+        try:
+            run.prepare()
+        except GoldenSetupError as exc:
+            run.failure = f"moclone: the golden could not be built: {one_line(str(exc))}"
+            failed.write_text(run.failure, encoding="utf-8")
+        except MocloneError as exc:
+            raise pytest.UsageError(f"moclone: {exc}") from None
 
 
 @pytest.hookimpl(hookwrapper=True)
