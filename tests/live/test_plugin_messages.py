@@ -145,3 +145,11 @@ def test_no_password_is_printed_in_the_header_the_report_or_the_summary(
             "    (-p asks for the password: the one in your server URL)",
         ]
     )
+
+
+def test_an_unreachable_server_under_xdist_errors_each_database_test(inner: Inner) -> None:
+    inner.pytester.makepyfile(test_mixed=MIXED_TESTS)
+    result = inner.run("-n", "2", "--mo-url=mysql://root@127.0.0.1:1/")
+    result.assert_outcomes(passed=1, errors=2)
+    assert "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*moclone: cannot connect to 127.0.0.1:1 *"])
