@@ -69,7 +69,7 @@ def test_nothing_is_left_after_an_interrupted_run(inner: Inner) -> None:
 
 def test_summary_reports_clones_and_golden_build(inner: Inner) -> None:
     inner.pytester.makepyfile(test_users=USERS_TESTS)
-    result = inner.run()
+    result = inner.run("--mo-no-reset")  # every test a fresh clone: 4 are made
     result.stdout.fnmatch_lines(
         [
             "*- moclone -*",

@@ -26,7 +26,7 @@ def test_isolated(mo_clone_db, n):
 
 def test_golden_is_built_once_in_total_under_xdist(inner: Inner) -> None:
     inner.pytester.makepyfile(test_many=MANY_TESTS)
-    result = inner.run("-n", "2")
+    result = inner.run("-n", "2", "--mo-no-reset")  # every test a fresh clone: 6 are made
     result.assert_outcomes(passed=6)
     assert inner.golden_builds() == 1
     result.stdout.fnmatch_lines(["6 clones made: median * ms, slowest * ms (*)"])
