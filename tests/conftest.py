@@ -42,7 +42,7 @@ _FOLDER_MARKERS = {"unit": _HERE / "unit", "live": _HERE / "live"}
 SERVER_FIXTURES = frozenset(
     {"admin", "server_url", "fresh_name", "shop", "snapshot_name", "inner", "golden"}
     | {"mo_server", "mo_client", "mo_golden", "mo_clone_db", "mo_clone_url", "mo_clone_factory"}
-    | {"mo_worker_db"}
+    | {"mo_worker_db", "mo_txn_db"}
 )
 
 

@@ -105,6 +105,18 @@ class Dialect(ABC):
                 ex.execute(f"KILL CONNECTION {int(number)}")
         return len(rows)
 
+    #: ``ROLLBACK TO SAVEPOINT`` works (it tells whether a test ended its transaction).
+    savepoints: bool = True
+
+    def transaction_id(self, ex: Executor) -> Optional[str]:
+        """The id of the session's current transaction, where the server tells it."""
+        return None
+
+    def hide_from_signals(self, ex: Executor, database: str) -> bool:
+        """Leave this session's own writes out of the change signals where they are counted per
+        session (its rolled-back writes then leave no trace); False where nothing was hidden."""
+        return False
+
     def read_signals(
         self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
     ) -> Optional[Signals]:

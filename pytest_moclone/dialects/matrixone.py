@@ -119,6 +119,14 @@ class MatrixOneDialect(Dialect):
         self.info = info
         self._linked: dict[tuple[str, str], frozenset[str]] = {}
 
+    savepoints = False  # SAVEPOINT is accepted, ROLLBACK TO fails 20101 "not implemented yet"
+
+    def transaction_id(self, ex: Executor) -> Optional[str]:
+        rows = ex.execute(
+            "SELECT txn_id FROM information_schema.processlist WHERE conn_id = CONNECTION_ID()"
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def read_signals(
         self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
     ) -> Optional[Signals]:

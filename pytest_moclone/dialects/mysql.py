@@ -29,7 +29,7 @@ from .mysql_plan import (
     create_table_as,
     read_plan,
 )
-from .signals import mariadb_can_detect, mariadb_signals
+from .signals import mariadb_can_detect, mariadb_hide_session, mariadb_signals
 from .sql_diff import diff_databases
 
 if TYPE_CHECKING:
@@ -241,6 +241,11 @@ class MySQLDialect(Dialect):
         if self._can_detect is None:
             self._can_detect = mariadb_can_detect(ex)
         return mariadb_signals(ex, database, ex.datadir) if self._can_detect else None
+
+    def hide_from_signals(self, ex: Executor, database: str) -> bool:
+        if ex.datadir is None or not self._can_detect:
+            return False
+        return mariadb_hide_session(ex, database)
 
     def reset_tables(
         self, ex: Executor, database: str, tables: list[str], base: str, snapshot: str

@@ -123,6 +123,27 @@ def mariadb_signals(ex: Executor, database: str, datadir: Path) -> Optional[Sign
     return Signals(per_table, objects, tuple(sorted((str(n), str(v)) for n, v in lost)))
 
 
+def mariadb_hide_session(ex: Executor, database: str) -> bool:
+    """Stop performance_schema counting this session's table I/O and locks, so that its writes
+    rolled back later leave no trace; only where every table of ``database`` is InnoDB (a write
+    to any other engine, or a sequence's next value, is not rolled back: it must stay seen)."""
+    others = ex.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_type <> "
+        "'VIEW' AND (table_type <> 'BASE TABLE' OR engine IS NULL OR engine <> 'InnoDB') LIMIT 1",
+        (database,),
+    )
+    if others:
+        return False
+    ex.execute(
+        "UPDATE performance_schema.threads SET instrumented = 'NO' "
+        "WHERE processlist_id = CONNECTION_ID()"
+    )
+    rows = ex.execute(
+        "SELECT instrumented FROM performance_schema.threads WHERE processlist_id = CONNECTION_ID()"
+    )
+    return bool(rows) and str(rows[0][0]).upper() == "NO"
+
+
 def matrixone_signals(
     ex: Executor, database: str, base: str, snapshot: str, *, after: bool
 ) -> Optional[Signals]:

@@ -23,6 +23,7 @@ from .fixtures import (
     mo_clone_url,
     mo_golden,
     mo_server,
+    mo_txn_db,
     mo_worker_db,
     run_of,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "mo_clone_url",
     "mo_golden",
     "mo_server",
+    "mo_txn_db",
     "mo_worker_db",
 ]
 
@@ -160,10 +162,12 @@ def pytest_runtest_makereport(
     if run.failure is not None or (clone is None and worker_db is None):
         return
     name = clone.name if clone is not None else str(worker_db)
-    kept = clone is not None and run.settings.keep_failed
+    in_transaction = clone is not None and clone.in_transaction  # mo_txn_db: rolled back
+    kept = clone is not None and not in_transaction and run.settings.keep_failed
     if kept:
         run.stats.kept.append(name)
-    section = changes_section(run, name, cumulative=clone is None, kept=kept)
+    via = clone.client if clone is not None and in_transaction else None
+    section = changes_section(run, name, cumulative=clone is None, kept=kept, via=via)
     if section:
         report.sections.append(("database changes", section))
 

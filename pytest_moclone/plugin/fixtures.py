@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,19 +19,25 @@ from .run import MocloneRun
 RUN_KEY = pytest.StashKey[MocloneRun]()
 
 
+class MocloneWarning(UserWarning):
+    """Something a test did that cost its isolation speed (shown in pytest's warnings summary)."""
+
+
 @dataclass
 class CloneInfo:
     """The per-test clone, kept on the test item for the failure report."""
 
     name: str
     client: Client
+    #: The test's changes are uncommitted, in its transaction: only its client sees them.
+    in_transaction: bool = False
 
 
 CLONE_KEY = pytest.StashKey[CloneInfo]()
 
 #: Fixtures whose presence means a test needs the server (and so the golden).
 DATABASE_FIXTURES = frozenset(
-    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_golden"}
+    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_golden", "mo_txn_db"}
 )
 
 
@@ -95,6 +102,32 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     if ready.name not in run.stats.kept:
         with guarded(request, run):
             run.release_clone(ready)
+
+
+@pytest.fixture
+def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
+    """The cheapest isolation, opt-in: a database per worker, and the test's statements inside
+    one transaction that is rolled back afterwards. A second connection does not see the test's
+    uncommitted rows. If the test ends the transaction itself (COMMIT, a statement that commits)
+    or writes through another connection, that is detected and the database reset, with a
+    warning naming the test (docs/configuration.md)."""
+    run = run_of(request.config)
+    with guarded(request, run):
+        database = run.rollback_database()
+        client, ready = database.begin()
+    run.stats.record_ready(ready, request.node.nodeid)
+    request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client, in_transaction=True)
+    yield client
+    with guarded(request, run):
+        outcome = database.end(client)
+    if outcome.reason is not None:
+        warnings.warn(
+            MocloneWarning(
+                f"mo_txn_db: {outcome.reason}, so its database could not simply be rolled back "
+                f"({outcome.ready.how} instead); use mo_clone_db for tests that commit"
+            ),
+            stacklevel=1,
+        )
 
 
 @pytest.fixture

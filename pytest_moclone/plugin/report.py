@@ -101,14 +101,16 @@ def kept_lines(run: MocloneRun, name: str) -> str:
     return "\n".join(lines)
 
 
-def changes_section(run: MocloneRun, name: str, *, cumulative: bool, kept: bool) -> Optional[str]:
-    """The "database changes" section of a failed test, or None when there is nothing to say."""
+def changes_section(
+    run: MocloneRun, name: str, *, cumulative: bool, kept: bool, via: Optional[Client] = None
+) -> Optional[str]:
+    """The "database changes" section of a failed test, or None when there is nothing to say;
+    ``via``: the test's own client, where its changes are still uncommitted (mo_txn_db)."""
     parts = []
     if run.settings.diff:
         try:
-            parts.append(
-                format_diff(run.changes(name, cumulative=cumulative), run.settings.diff_rows)
-            )
+            diff = run.changes(name, cumulative=cumulative, via=via)
+            parts.append(format_diff(diff, run.settings.diff_rows))
         except MocloneError as exc:
             parts.append(f"could not compare {name} with the golden: {exc}")
     if kept:

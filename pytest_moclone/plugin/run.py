@@ -9,6 +9,7 @@ module puts them together for the fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import shutil
@@ -27,6 +28,7 @@ from ..leases import RunLease, cache_root, run_is_alive
 from ..pool import ClonePool
 from ..records import DATABASE, Records, drop_recorded, server_key
 from ..recycle import FRESH, Ready, Recycler
+from ..rollback import RollbackDatabase
 from ..servers import RunningServer
 from .options import Settings
 from .reuse import ReusedGoldens, fingerprint
@@ -77,6 +79,7 @@ class MocloneRun:
         self._golden: Optional[Golden] = None
         self._records: Optional[Records] = None
         self._pool: Optional[ClonePool] = None
+        self._rollback: Optional[RollbackDatabase] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
         self.worker_db: Optional[str] = None  # this process's mo_worker_db, while it exists
@@ -238,10 +241,24 @@ class MocloneRun:
         else:
             self.drop_clone(ready.name)
 
-    def changes(self, database: str, *, cumulative: bool = False) -> DatabaseDiff:
-        """What ``database`` changed against the golden (for a failed test's report)."""
+    def rollback_database(self) -> RollbackDatabase:
+        """This process's database for tests that run inside a transaction (mo_txn_db)."""
+        if self._rollback is None:
+            self._rollback = RollbackDatabase(
+                self.admin,
+                self._recycler(),
+                lambda: self.new_clone_name("t"),
+                lambda client, name: self.drop_clone(name, client),
+            )
+        return self._rollback
+
+    def changes(
+        self, database: str, *, cumulative: bool = False, via: Optional[Client] = None
+    ) -> DatabaseDiff:
+        """What ``database`` changed against the golden (for a failed test's report), as seen
+        by ``via`` (a test's client inside its transaction) or by the admin connection."""
         golden = self.golden
-        diff = self.admin.clone.diff(
+        diff = (via or self.admin).clone.diff(
             database, golden.database, golden.snapshot, max_rows=self.settings.diff_rows
         )
         diff.cumulative = cumulative
@@ -261,6 +278,10 @@ class MocloneRun:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._rollback is not None:
+            with contextlib.suppress(MocloneError):  # the sweep below drops what is recorded
+                self._rollback.close()
+            self._rollback = None
         if self._admin is not None:
             self._admin.close()
             self._admin = None

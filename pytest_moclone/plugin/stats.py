@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..recycle import FRESH, KEPT, Ready
+from ..rollback import ROLLED_BACK
 
 
 def plural(count: int, noun: str) -> str:
@@ -74,13 +75,11 @@ class Stats:
             if how.startswith("reset"):
                 tables += int(how.split()[1])
         parts = []
-        for kind in (FRESH, KEPT, "with tables reset"):
+        for kind in (FRESH, KEPT, ROLLED_BACK, "with tables reset"):
             if kind in kinds:
                 times = kinds[kind]
                 label = plural(len(times), kind) if kind == FRESH else f"{len(times)} {kind}"
-                extra = (
-                    f", {plural(tables, 'table')} in all" if kind != FRESH and kind != KEPT else ""
-                )
+                extra = f", {plural(tables, 'table')} in all" if kind.startswith("with") else ""
                 parts.append(f"{label} (median {statistics.median(times) * 1000:.1f} ms{extra})")
         lines = [f"databases for {plural(len(self.ready), 'test')}: " + ", ".join(parts)]
         if self.ended:
