@@ -1,34 +1,40 @@
-"""Whole-run overhead per test when tests' databases are recycled (kept / tables reset).
+"""Overhead per test of each way to isolate tests, for goldens of N tables (issue: speed).
 
 For goldens of N small tables and tests of ~100 ms that change K tables each, runs the same inner
-suite four ways, each with ``--tests`` tests and with a quarter as many, and prints the wall time
-of the longer run and the overhead of one more test (the slope between the two runs) against the
-first way's; the fixed costs (a server, the golden, the first clones) are left out that way:
+suite four ways. A hook in the inner suite times every test's call; a test's overhead is the gap
+between the end of one test's call and the start of the next one's (the teardown of one database
+and the set-up of the next, plus pytest's own work), plus how much longer its call took than the
+floor's (a busy background pool slows the test down on a 2-core machine). Medians over all tests
+of ``--repeat`` runs; the fixed costs of a run (a server, the golden, the first clones) are not in
+any gap. Printed per mode: the median gap and the overhead per test against the first mode, then
+the ratios of the full clone's overhead to the reset's and the rollback's:
 
     shared    every test on one database, no isolation (mo_worker_db): the floor
-    rollback  one database, each test inside a transaction rolled back after it (not exact)
+    rollback  mo_txn_db: one database, each test inside a transaction rolled back after it
     reset     mo_clone_db, recycled: kept when unchanged, changed tables reset (the default)
     fresh     mo_clone_db with --mo-no-reset: a fresh clone per test, dropped after it
 
-MariaDB: each inner run starts its own private server (the change signals need its data folder;
-its start-up is in every mode alike). MatrixOne: ``--url`` of a running server, or ``--mo-binary``
-to start a private one here. Run by hand:
+MariaDB: each inner run starts its own private server (the change signals need its data folder).
+MatrixOne: ``--url`` of a running server, or ``--mo-binary`` to start a private one here. By hand:
 
-    python benchmarks/reset_bench.py --tables 20,300 --changes 0,1,5 --tests 20
+    python benchmarks/reset_bench.py --tables 20,100,300 --changes 0,1,5 --tests 20
     python benchmarks/reset_bench.py --mo-binary .../mo-service --tables 20,300 --changes 0,1
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CONFTEST = """
+import json, os, time
 import pytest
 
 def pytest_moclone_setup_golden(client):
@@ -40,15 +46,25 @@ def pytest_moclone_setup_golden(client):
         f"INSERT INTO t{{i}} (v, s) VALUES (1, 'a'), (2, 'b'), (3, 'c')" for i in range({tables})
     ])
 
+CALLS = []
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    started = time.perf_counter()
+    yield
+    CALLS.append((started, time.perf_counter()))
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_CALLS"], "w") as out:
+        json.dump(CALLS, out)
+
 @pytest.fixture
-def db(request, mo_worker_db):
+def db(request):
     mode = {mode!r}
     if mode == "shared":
-        yield mo_worker_db
+        yield request.getfixturevalue("mo_worker_db")
     elif mode == "rollback":
-        mo_worker_db.execute("BEGIN")
-        yield mo_worker_db
-        mo_worker_db.execute("ROLLBACK")
+        yield request.getfixturevalue("mo_txn_db")
     else:
         yield request.getfixturevalue("mo_clone_db")
 """
@@ -68,11 +84,15 @@ for n in range({tests}):
 """
 
 
-def run_suite(mode: str, tables: int, changes: int, tests: int, env: dict[str, str]) -> float:
+def run_suite(
+    mode: str, tables: int, changes: int, tests: int, env: dict[str, str]
+) -> tuple[list[float], list[float], str]:
+    """The gaps between tests' calls, the calls' durations, and the summary's readiness line."""
     with tempfile.TemporaryDirectory(prefix="moclone-reset-bench-") as folder:
         root = Path(folder)
-        if mode != "fresh" and mode != "reset":
-            env = {**env, "MOCLONE_POOL": "0"}  # no pool: only mo_worker_db is used
+        env = {**env, "BENCH_CALLS": str(root / "calls.json")}
+        if mode in ("shared", "rollback"):
+            env["MOCLONE_POOL"] = "0"  # neither uses the pool
         (root / "conftest.py").write_text(CONFTEST.format(tables=tables, mode=mode))
         (root / "test_bench.py").write_text(
             TESTS.format(tables=tables, changes=changes, tests=tests)
@@ -80,15 +100,13 @@ def run_suite(mode: str, tables: int, changes: int, tests: int, env: dict[str, s
         args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
         if mode == "fresh":
             args.append("--mo-no-reset")
-        started = time.perf_counter()
         done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"{mode} run failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+        calls = json.loads((root / "calls.json").read_text())
         summary = [line for line in done.stdout.splitlines() if line.startswith("databases for")]
-        if summary:
-            print(f"      {mode}: {summary[0]}")
-        return wall
+        gaps = [b[0] - a[1] for a, b in itertools.pairwise(calls)]
+        return gaps, [end - start for start, end in calls], (summary or [""])[0]
 
 
 def main() -> None:
@@ -96,9 +114,11 @@ def main() -> None:
     parser.add_argument("--tables", default="20,100,300")
     parser.add_argument("--changes", default="0,1,5")
     parser.add_argument("--tests", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per point; medians used")
     parser.add_argument("--modes", default="shared,rollback,reset,fresh")
     parser.add_argument("--url", help="a running MatrixOne (or other) server")
     parser.add_argument("--mo-binary", help="start a private MatrixOne from this mo-service")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each run's summary")
     options = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCLONE_")}
     server = None
@@ -112,22 +132,43 @@ def main() -> None:
         env["MOCLONE_URL"] = options.url
     else:
         env["MOCLONE_SERVER"] = "mariadb"
+    modes = options.modes.split(",")
+    ratios = [
+        (a, b) for a, b in (("fresh", "reset"), ("fresh", "rollback")) if {a, b} <= set(modes)
+    ]
+    print(f"median gap between tests / overhead per test against {modes[0]}, ms")
+    print(
+        f"{'tables':>6} {'changed':>7} "
+        + " ".join(f"{m:>17}" for m in modes)
+        + "".join(f" {a + '/' + b:>15}" for a, b in ratios)
+    )
     try:
-        modes = options.modes.split(",")
-        print(f"{'tables':>6} {'changed':>7} " + " ".join(f"{m:>18}" for m in modes))
         for tables in map(int, options.tables.split(",")):
             for changes in map(int, options.changes.split(",")):
-                few = max(1, options.tests // 4)
-                walls, slopes = {}, {}
+                gap, call = {}, {}
                 for m in modes:
-                    small = run_suite(m, tables, changes, few, env)
-                    walls[m] = run_suite(m, tables, changes, options.tests, env)
-                    slopes[m] = (walls[m] - small) / (options.tests - few)
-                cells = []
-                for m in modes:  # the marginal cost of one more test, against the floor's
-                    per_test = (slopes[m] - slopes[modes[0]]) * 1000
-                    cells.append(f"{walls[m]:6.1f} s {per_test:+7.1f} ms")
-                print(f"{tables:>6} {changes:>7} " + " ".join(f"{c:>18}" for c in cells))
+                    gaps: list[float] = []
+                    calls: list[float] = []
+                    for _ in range(options.repeat):
+                        g, c, line = run_suite(m, tables, changes, options.tests, env)
+                        gaps += g
+                        calls += c
+                        if options.verbose:
+                            print(f"      {m}: {line}")
+                    gap[m], call[m] = statistics.median(gaps), statistics.median(calls)
+                floor = gap[modes[0]] + call[modes[0]]
+                over = {m: (gap[m] + call[m] - floor) * 1000 for m in modes}
+                cells = [f"{gap[m] * 1000:7.1f} {over[m]:+8.1f}" for m in modes]
+                shown = [
+                    f"{over[a] / over[b]:14.1f}x" if over[b] > 0.5 else f"{'(~0 ms)':>15}"
+                    for a, b in ratios
+                ]
+                print(
+                    f"{tables:>6} {changes:>7} "
+                    + " ".join(f"{c:>17}" for c in cells)
+                    + "".join(f" {r}" for r in shown),
+                    flush=True,
+                )
     finally:
         if server is not None:
             server.stop()
