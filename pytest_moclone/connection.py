@@ -8,13 +8,11 @@ and nothing else, so the same clone code runs either way and never reaches aroun
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional, Protocol, Union
-from urllib.parse import unquote, urlsplit
 
 import pymysql
 import pymysql.cursors
@@ -22,6 +20,10 @@ from pymysql.constants import CLIENT, SERVER_STATUS
 
 from .errors import MocloneError, QueryError, ServerConnectionError
 from .names import check_identifier
+from .urls import URL_SCHEMES as URL_SCHEMES  # re-exported: the URL helpers lived here
+from .urls import is_loopback
+from .urls import mask_url as mask_url
+from .urls import parse_url as parse_url
 from .version import ServerInfo, parse_server_version
 
 log = logging.getLogger("pytest_moclone")
@@ -34,7 +36,6 @@ _CONNECTION_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
 # 20701 on MatrixOne, whose DDL can deadlock when several connections run it at once).
 DEADLOCK_ERRNOS = frozenset({1213, 20701})
 _DDL_TRIES = 5
-URL_SCHEMES = ("mysql", "mysql+pymysql", "matrixone", "mariadb")
 #: Seconds a statement may take before the connection gives up on the server: a frozen server
 #: then fails the statement with one clear message instead of hanging the run.
 DEFAULT_READ_TIMEOUT = 600.0
@@ -170,7 +171,13 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._transaction is not None
+        """A session is open, or (the server's last reply says) a ``BEGIN`` sent as a plain
+        statement, as mo_txn_db does: statements that cannot run in a transaction then avoid it."""
+        return self._transaction is not None or self._server_flag()
+
+    def _server_flag(self) -> bool:
+        status = int(getattr(self._conn, "server_status", 0))  # set by every reply; not typed
+        return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
     def describe(self) -> str:
         return f"{self._info.describe()} at {self.host}:{self.port}"
@@ -275,8 +282,7 @@ class Connection:
         """The server's own word, in its last reply's status flags, that a transaction is open
         on this connection (whoever opened it: a ``BEGIN`` sent through ``execute`` too)."""
         self.execute("SELECT 1")
-        status = int(getattr(self._conn, "server_status", 0))  # set by every reply; not typed
-        return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+        return self._server_flag()
 
     def ping(self) -> None:
         try:
@@ -355,46 +361,3 @@ class Transaction:
                     undo()
                 except MocloneError as exc:  # keep undoing the rest; the caller's error wins
                     log.warning("session rollback: could not undo a step: %s", exc)
-
-
-def is_loopback(host: str) -> bool:
-    """``host`` names this machine's loopback interface."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_url(url: str) -> dict[str, Any]:
-    """Split a server URL into connection arguments; a clear ValueError names what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme not in URL_SCHEMES or not parts.hostname:
-        raise ValueError(
-            f"invalid server URL {mask_url(url)!r}: expected "
-            "mysql://user:password@host:port/[database], e.g. mysql://root:111@127.0.0.1:6001/"
-        )
-    default_port = 6001 if parts.scheme == "matrixone" else 3306
-    try:
-        port = parts.port or default_port
-    except ValueError as exc:
-        raise ValueError(f"invalid server URL {mask_url(url)!r}: bad port ({exc})") from None
-    database = parts.path.lstrip("/") or None
-    return {
-        "host": parts.hostname,
-        "port": port,
-        "user": unquote(parts.username or "root"),
-        "password": unquote(parts.password or ""),
-        "database": database,
-    }
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password shown as ``***``: for anything that is printed."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()

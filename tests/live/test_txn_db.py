@@ -125,3 +125,26 @@ def pytest_moclone_setup_golden(client):
     client.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
     client.execute("INSERT INTO t VALUES (1, 1), (2, 2), (3, 3)")
 """
+
+
+def test_a_failed_test_shows_its_uncommitted_changes(own_server: Inner) -> None:
+    """The failure diff is read inside the test's transaction, before the rollback."""
+    inner = own_server
+    inner.pytester.makeconftest(GOLDEN_SMALL)
+    inner.pytester.makepyfile(
+        test_f="""
+def test_fails(mo_txn_db):
+    mo_txn_db.execute("INSERT INTO t VALUES (9, 9)")
+    mo_txn_db.execute("UPDATE t SET v = 20 WHERE id = 2")
+    assert False
+
+def test_next_sees_the_golden(mo_txn_db):
+    assert mo_txn_db.execute("SELECT COUNT(*), SUM(v) FROM t")[0] == (3, 6)
+"""
+    )
+    result = inner.run("-p", "no:randomly", "--mo-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*- database changes -*", "*  t  +1 inserted  ~1 updated  -0 deleted"]
+    )
+    assert "kept database" not in result.stdout.str()  # nothing is left to keep after a rollback

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_moclone.connection import is_loopback
+from pytest_moclone.urls import is_loopback
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.53", "::1", "localhost"])
