@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--modes", default="shared,rollback,reset,fresh")
     parser.add_argument("--url", help="a running MatrixOne (or other) server")
     parser.add_argument("--mo-binary", help="start a private MatrixOne from this mo-service")
+    parser.add_argument("--pool-workers", help="MOCLONE_POOL_WORKERS for the inner runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each run's summary")
     options = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCLONE_")}
@@ -132,6 +133,8 @@ def main() -> None:
         env["MOCLONE_URL"] = options.url
     else:
         env["MOCLONE_SERVER"] = "mariadb"
+    if options.pool_workers:
+        env["MOCLONE_POOL_WORKERS"] = options.pool_workers
     modes = options.modes.split(",")
     ratios = [
         (a, b) for a, b in (("fresh", "reset"), ("fresh", "rollback")) if {a, b} <= set(modes)

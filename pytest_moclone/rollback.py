@@ -105,6 +105,8 @@ class RollbackDatabase:
         if reason is None or not mark.hidden:  # the signals saw every write: they vouch
             ready = self._recycler.recycle(self._admin, self._ready)
         if ready is None:
+            # connections the test left would hold its locks and keep the drop waiting
+            self._admin.dialect.end_connections(self._admin.connection, self._ready.name)
             self._drop(self._admin, self._ready.name)
             self._ready = None
             self._ready = self._recycler.fresh(self._admin, self._new_name())

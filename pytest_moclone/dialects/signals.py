@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from ..detect import Signals, TableSignals
+from ..errors import QueryError
 from ..names import literal, quote
 
 if TYPE_CHECKING:
@@ -134,10 +135,13 @@ def mariadb_hide_session(ex: Executor, database: str) -> bool:
     )
     if others:
         return False
-    ex.execute(
-        "UPDATE performance_schema.threads SET instrumented = 'NO' "
-        "WHERE processlist_id = CONNECTION_ID()"
-    )
+    try:
+        ex.execute(
+            "UPDATE performance_schema.threads SET instrumented = 'NO' "
+            "WHERE processlist_id = CONNECTION_ID()"
+        )
+    except QueryError:  # not ours to change (no UPDATE right on performance_schema)
+        return False
     rows = ex.execute(
         "SELECT instrumented FROM performance_schema.threads WHERE processlist_id = CONNECTION_ID()"
     )
