@@ -115,8 +115,12 @@ def initialise(binary: str, flavour: str, datadir: Path, log: Path, name: str) -
     datadir.mkdir(parents=True, exist_ok=True)
     installer = find_binary("mariadb-install-db", "mysql_install_db")
     argv = init_command(binary, flavour, datadir, installer, os.geteuid() == 0)
+    # Its bootstrap server's temporary tables go to $TMPDIR: keep them in our own folder (seen:
+    # "Could not remove temporary table '/tmp/#sql-temptable-...'" and a failed install while
+    # other processes shared /tmp).
+    env = {**os.environ, "TMPDIR": str(datadir.parent)}
     with log.open("ab") as out:
-        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=300)
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=300, env=env)
     if done.returncode != 0:
         raise ServerStartError(
             f"initialising a data folder with {argv[0]} failed (code {done.returncode}); "
