@@ -112,7 +112,12 @@ class Dialect(ABC):
         """The id of the session's current transaction, where the server tells it."""
         return None
 
-    def hide_from_signals(self, ex: Executor, database: str) -> bool:
+    def rolls_back_every_write(self, ex: Executor, database: str) -> bool:
+        """Every write to ``database``'s tables is undone by a rollback (no table of an engine
+        without transactions, no sequence)."""
+        return True
+
+    def hide_from_signals(self, ex: Executor) -> bool:
         """Leave this session's own writes out of the change signals where they are counted per
         session (its rolled-back writes then leave no trace); False where nothing was hidden."""
         return False

@@ -29,7 +29,12 @@ from .mysql_plan import (
     create_table_as,
     read_plan,
 )
-from .signals import mariadb_can_detect, mariadb_hide_session, mariadb_signals
+from .signals import (
+    mariadb_can_detect,
+    mariadb_hide_session,
+    mariadb_only_transactional,
+    mariadb_signals,
+)
 from .sql_diff import diff_databases
 
 if TYPE_CHECKING:
@@ -242,10 +247,13 @@ class MySQLDialect(Dialect):
             self._can_detect = mariadb_can_detect(ex)
         return mariadb_signals(ex, database, ex.datadir) if self._can_detect else None
 
-    def hide_from_signals(self, ex: Executor, database: str) -> bool:
+    def rolls_back_every_write(self, ex: Executor, database: str) -> bool:
+        return mariadb_only_transactional(ex, database)
+
+    def hide_from_signals(self, ex: Executor) -> bool:
         if ex.datadir is None or not self._can_detect:
             return False
-        return mariadb_hide_session(ex, database)
+        return mariadb_hide_session(ex)
 
     def reset_tables(
         self, ex: Executor, database: str, tables: list[str], base: str, snapshot: str

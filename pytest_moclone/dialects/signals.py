@@ -124,17 +124,20 @@ def mariadb_signals(ex: Executor, database: str, datadir: Path) -> Optional[Sign
     return Signals(per_table, objects, tuple(sorted((str(n), str(v)) for n, v in lost)))
 
 
-def mariadb_hide_session(ex: Executor, database: str) -> bool:
-    """Stop performance_schema counting this session's table I/O and locks, so that its writes
-    rolled back later leave no trace; only where every table of ``database`` is InnoDB (a write
-    to any other engine, or a sequence's next value, is not rolled back: it must stay seen)."""
+def mariadb_only_transactional(ex: Executor, database: str) -> bool:
+    """Every table of ``database`` is InnoDB: a write to any other engine, or a sequence's next
+    value, is not rolled back."""
     others = ex.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_type <> "
         "'VIEW' AND (table_type <> 'BASE TABLE' OR engine IS NULL OR engine <> 'InnoDB') LIMIT 1",
         (database,),
     )
-    if others:
-        return False
+    return not others
+
+
+def mariadb_hide_session(ex: Executor) -> bool:
+    """Stop performance_schema counting this session's table I/O and locks, so that its writes
+    rolled back later leave no trace; True when it took effect."""
     try:
         ex.execute(
             "UPDATE performance_schema.threads SET instrumented = 'NO' "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from .. import rollback
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
@@ -106,25 +108,35 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
 
 @pytest.fixture
 def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
-    """The cheapest isolation, opt-in: a database per worker, and the test's statements inside
-    one transaction that is rolled back afterwards. A second connection does not see the test's
-    uncommitted rows. If the test ends the transaction itself (COMMIT, a statement that commits)
-    or writes through another connection, that is detected and the database reset, with a
-    warning naming the test (docs/configuration.md)."""
+    """Opt-in, the cheapest isolation: a database that is exactly the golden, and the test's
+    statements inside one transaction that is rolled back afterwards (other connections do not
+    see its rows). A test that ends the transaction itself (COMMIT, a statement that commits)
+    or writes through another connection is detected: its database is reset, and a warning
+    names it (docs/configuration.md)."""
     run = run_of(request.config)
     with guarded(request, run):
-        database = run.rollback_database()
-        client, ready = database.begin()
-    run.stats.record_ready(ready, request.node.nodeid)
+        ready = run.take_clone(request.node.nodeid)
+        client = run.admin.connect_to(ready.name)
+        try:
+            mark = rollback.begin(client, hide=run.rollback_hides_writes())
+        except BaseException:
+            client.close()
+            run.release_clone(ready)
+            raise
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client, in_transaction=True)
     yield client
+    ending = rollback.end(client, mark)
+    client.close()
+    run.stats.record_ending(ending.rolled_back)
+    if ending.unseen:  # its writes may have outlived the rollback unseen: made afresh
+        ready = dataclasses.replace(ready, baseline=None)
     with guarded(request, run):
-        outcome = database.end(client)
-    if outcome.reason is not None:
+        run.release_clone(ready)
+    if ending.reason is not None:
         warnings.warn(
             MocloneWarning(
-                f"mo_txn_db: {outcome.reason}, so its database could not simply be rolled back "
-                f"({outcome.ready.how} instead); use mo_clone_db for tests that commit"
+                f"mo_txn_db: {ending.reason}, so its database could not simply be rolled back: "
+                "it is checked and reset, or made afresh; use mo_clone_db for tests that commit"
             ),
             stacklevel=1,
         )

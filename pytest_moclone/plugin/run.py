@@ -9,7 +9,6 @@ module puts them together for the fixtures.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import shutil
@@ -28,7 +27,6 @@ from ..leases import RunLease, cache_root, run_is_alive
 from ..pool import ClonePool
 from ..records import DATABASE, Records, drop_recorded, server_key
 from ..recycle import FRESH, Ready, Recycler
-from ..rollback import RollbackDatabase
 from ..servers import RunningServer
 from .options import Settings
 from .reuse import ReusedGoldens, fingerprint
@@ -79,7 +77,7 @@ class MocloneRun:
         self._golden: Optional[Golden] = None
         self._records: Optional[Records] = None
         self._pool: Optional[ClonePool] = None
-        self._rollback: Optional[RollbackDatabase] = None
+        self._rollback_hides: Optional[bool] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
         self.worker_db: Optional[str] = None  # this process's mo_worker_db, while it exists
@@ -241,16 +239,15 @@ class MocloneRun:
         else:
             self.drop_clone(ready.name)
 
-    def rollback_database(self) -> RollbackDatabase:
-        """This process's database for tests that run inside a transaction (mo_txn_db)."""
-        if self._rollback is None:
-            self._rollback = RollbackDatabase(
-                self.admin,
-                self._recycler(),
-                lambda: self.new_clone_name("t"),
-                lambda client, name: self.drop_clone(name, client),
+    def rollback_hides_writes(self) -> bool:
+        """mo_txn_db may leave a test's session out of the change signals: every write to the
+        golden's tables is undone by a rollback (asked once: every clone has its tables)."""
+        if self._rollback_hides is None:
+            golden = self.golden
+            self._rollback_hides = self.admin.dialect.rolls_back_every_write(
+                self.admin.connection, golden.database
             )
-        return self._rollback
+        return self._rollback_hides
 
     def changes(
         self, database: str, *, cumulative: bool = False, via: Optional[Client] = None
@@ -278,10 +275,6 @@ class MocloneRun:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._rollback is not None:
-            with contextlib.suppress(MocloneError):  # the sweep below drops what is recorded
-                self._rollback.close()
-            self._rollback = None
         if self._admin is not None:
             self._admin.close()
             self._admin = None

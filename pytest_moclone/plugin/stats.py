@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..recycle import FRESH, KEPT, Ready
-from ..rollback import ROLLED_BACK
 
 
 def plural(count: int, noun: str) -> str:
@@ -31,6 +30,15 @@ class Stats:
     ready: list[tuple[str, float]] = field(default_factory=list)
     #: Connections tests left open on their databases, ended before the next test.
     ended: int = 0
+    #: mo_txn_db tests: rolled back as given, and those that had ended their transaction.
+    rolled_back: int = 0
+    txn_ended: int = 0
+
+    def record_ending(self, rolled_back: bool) -> None:
+        if rolled_back:
+            self.rolled_back += 1
+        else:
+            self.txn_ended += 1
 
     def record_ready(self, ready: Ready, test_id: str) -> None:
         self.ready.append((ready.how, ready.seconds))
@@ -49,6 +57,8 @@ class Stats:
             "kept": self.kept,
             "ready": self.ready,
             "ended": self.ended,
+            "rolled_back": self.rolled_back,
+            "txn_ended": self.txn_ended,
         }
 
     def merge(self, other: dict[str, Any]) -> None:
@@ -61,6 +71,8 @@ class Stats:
         self.kept += list(other.get("kept", []))
         self.ready += [(str(h), float(s)) for h, s in other.get("ready", [])]
         self.ended += int(other.get("ended", 0))
+        self.rolled_back += int(other.get("rolled_back", 0))
+        self.txn_ended += int(other.get("txn_ended", 0))
 
     def readiness_lines(self) -> list[str]:
         """How tests' databases were made ready: kept, some tables reset, or a fresh clone."""
@@ -75,13 +87,21 @@ class Stats:
             if how.startswith("reset"):
                 tables += int(how.split()[1])
         parts = []
-        for kind in (FRESH, KEPT, ROLLED_BACK, "with tables reset"):
+        for kind in (FRESH, KEPT, "with tables reset"):
             if kind in kinds:
                 times = kinds[kind]
                 label = plural(len(times), kind) if kind == FRESH else f"{len(times)} {kind}"
                 extra = f", {plural(tables, 'table')} in all" if kind.startswith("with") else ""
                 parts.append(f"{label} (median {statistics.median(times) * 1000:.1f} ms{extra})")
         lines = [f"databases for {plural(len(self.ready), 'test')}: " + ", ".join(parts)]
+        if self.rolled_back or self.txn_ended:
+            ended = (
+                f", {self.txn_ended} ended their transaction themselves (databases checked and "
+                "reset, or made afresh)"
+                if self.txn_ended
+                else ""
+            )
+            lines.append(f"mo_txn_db: {plural(self.rolled_back, 'test')} rolled back{ended}")
         if self.ended:
             lines.append(
                 f"ended {plural(self.ended, 'connection')} that tests left open on their databases"

@@ -81,7 +81,9 @@ def _assert_outcomes(result: pytest.RunResult, files: int, *, serial: bool = Tru
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes.get("error", 0) == 0, result.stdout.str()
     assert outcomes["passed"] + outcomes.get("skipped", 0) == len(TXN_CASES) * 2 * files
-    result.stdout.fnmatch_lines(["databases for * tests: * rolled back (*)*"])
+    result.stdout.fnmatch_lines(
+        ["mo_txn_db: * tests rolled back, * ended their transaction themselves*"]
+    )
     warned = result.stdout.str().split("warnings summary")[-1].split("Docs:")[0]
     for case in ENDS_TRANSACTION if serial else ():  # the tests that got the (same) warning
         assert f"::test_{case}\n" in warned, warned
@@ -89,12 +91,12 @@ def _assert_outcomes(result: pytest.RunResult, files: int, *, serial: bool = Tru
 
 
 def test_each_test_sees_the_golden_after_any_write(txn_suite: Inner) -> None:
-    result = txn_suite.run("-p", "no:randomly", "-rw", "test_a.py")
+    result = txn_suite.run("-p", "no:randomly", "-rw", "--mo-pool", "1", "test_a.py")
     _assert_outcomes(result, 1)
 
 
 def test_each_test_sees_the_golden_under_xdist(txn_suite: Inner) -> None:
-    result = txn_suite.run("-n", "2", "--dist", "loadfile", "-rw")
+    result = txn_suite.run("-n", "2", "--dist", "loadfile", "-rw", "--mo-pool", "1")
     _assert_outcomes(result, 2, serial=False)  # xdist counts warnings per file
 
 
@@ -115,9 +117,11 @@ def test_three(mo_txn_db):
     assert mo_txn_db.execute("SELECT SUM(v) FROM t")[0][0] == 6
 """
     )
-    result = inner.run("-p", "no:randomly")
+    result = inner.run("-p", "no:randomly", "--mo-pool", "1")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["databases for 3 tests: 1 fresh clone (*), 2 rolled back (*)"])
+    result.stdout.fnmatch_lines(
+        ["databases for 3 tests: 1 fresh clone (*), 2 kept (*)", "mo_txn_db: 3 tests rolled back"]
+    )
 
 
 GOLDEN_SMALL = """
