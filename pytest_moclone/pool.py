@@ -53,6 +53,7 @@ class ClonePool:
         self._closing = False
         self._threads: list[threading.Thread] = []
         self._fatal: Optional[BaseException] = None
+        self._calm = False  # between tests: work only for a test that waits or finds none ready
 
     def start(self) -> None:
         for number in range(self.workers):
@@ -83,6 +84,15 @@ class ClonePool:
         if isinstance(made, BaseException):
             raise made
         return made
+
+    def between_tests(self, calm: bool) -> None:
+        """While one test's teardown and the next one's set-up run (``calm``), the workers start
+        nothing unless a test waits or nothing is ready: their Python work would hold the GIL
+        on the test's path (a signal check of 300 tables parses ~1000 rows)."""
+        with self._cond:
+            self._calm = calm
+            if not calm:
+                self._cond.notify_all()
 
     def give_back(self, ready: Ready) -> None:
         """Make ``ready`` ready again (or drop it) in the background."""
@@ -141,6 +151,9 @@ class ClonePool:
             while True:
                 if self._closing:
                     return None
+                if self._calm and not self._wanted and self._ready:
+                    self._cond.wait()
+                    continue
                 if self._returned:
                     ready = self._returned.popleft()
                     self._busy += 1

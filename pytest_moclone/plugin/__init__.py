@@ -146,6 +146,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """The pool works while tests run their calls, not while they set up or tear down."""
+    run = run_of(item.config)
+    run.between_tests(False)
+    try:
+        yield
+    finally:
+        run.between_tests(True)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[Any, Any, None]:

@@ -218,6 +218,11 @@ class MocloneRun:
             self._pool.start()
         return self._pool
 
+    def between_tests(self, calm: bool) -> None:
+        """A test's call ends (``calm``: background work waits for the next one's) or begins."""
+        if self._pool is not None:
+            self._pool.between_tests(calm)
+
     def take_clone(self, test_id: str) -> Ready:
         """A database that is exactly the golden, for one test: from the pool when there is
         one (made afresh, kept from an earlier test, or with the tables it changed reset)."""
