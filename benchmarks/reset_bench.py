@@ -91,8 +91,8 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="moclone-reset-bench-") as folder:
         root = Path(folder)
         env = {**env, "BENCH_CALLS": str(root / "calls.json")}
-        if mode in ("shared", "rollback"):
-            env["MOCLONE_POOL"] = "0"  # neither uses the pool
+        if mode == "shared":
+            env["MOCLONE_POOL"] = "0"  # mo_worker_db uses no pool
         (root / "conftest.py").write_text(CONFTEST.format(tables=tables, mode=mode))
         (root / "test_bench.py").write_text(
             TESTS.format(tables=tables, changes=changes, tests=tests)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from .client import Client
@@ -35,6 +35,8 @@ class Ready:
     seconds: float
     baseline: Optional[Signals] = None  # None: nothing can vouch for it after a test
     ended: int = 0  # connections a previous test left open on it, ended before the check
+    #: A connection to it opened ahead (by the pool, off the test's path), for its next test.
+    client: Optional[Client] = field(default=None, compare=False, repr=False)
 
 
 class Recycler:

@@ -97,7 +97,7 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run = run_of(request.config)
     with guarded(request, run):
         ready = run.take_clone(request.node.nodeid)
-        client = run.admin.connect_to(ready.name)
+        client = ready.client or run.admin.connect_to(ready.name)
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
     client.close()
@@ -116,7 +116,7 @@ def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run = run_of(request.config)
     with guarded(request, run):
         ready = run.take_clone(request.node.nodeid)
-        client = run.admin.connect_to(ready.name)
+        client = ready.client or run.admin.connect_to(ready.name)
         try:
             mark = rollback.begin(client, hide=run.rollback_hides_writes())
         except BaseException:
@@ -157,7 +157,7 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
     def make() -> Client:
         with guarded(request, run):
             ready = run.take_clone(request.node.nodeid)
-            made.append((ready, run.admin.connect_to(ready.name)))
+            made.append((ready, ready.client or run.admin.connect_to(ready.name)))
         return made[-1][1]
 
     yield make
