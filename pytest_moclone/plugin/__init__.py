@@ -27,6 +27,7 @@ from .fixtures import (
     mo_worker_db,
     run_of,
 )
+from .loss import lost_connection, lost_line, server_answers
 from .options import add_options, resolve
 from .report import (
     changes_section,
@@ -152,9 +153,8 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     run = run_of(item.config)
-    lost = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(lost, ServerConnectionError):  # stop now: every later test would fail the same
-        item.session.shouldstop = run.server_gone(lost)
+    if call.excinfo is not None and _said_lost_server(item, run, call.excinfo.value):
+        report.longrepr = run.failure  # one line, not PyMySQL's traceback
     if report.when != "call" or not report.failed:
         return
     clone = item.stash.get(CLONE_KEY, None)
@@ -172,6 +172,24 @@ def pytest_runtest_makereport(
         report.sections.append(("database changes", section))
 
 
+def _said_lost_server(item: pytest.Item, run: MocloneRun, exc: BaseException) -> bool:
+    """A test that met a lost server: remember it and stop the run (every later test would
+    fail the same); True when its report should be the one line that says so."""
+    if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return False  # not a test of ours: its server is not ours to judge
+    error = lost_connection(exc)
+    if error is None or isinstance(exc, pytest.fail.Exception):
+        return False  # not a lost connection, or already one line (guarded)
+    server = run.server
+    if server_answers(server):
+        return False  # only this connection was lost (the test's own doing)
+    if run.failure is None:
+        run.failure = lost_line(server, error)
+    item.session.shouldfail = run.failure
+    return True
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of the last test's fixtures
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = run_of(config)

@@ -14,6 +14,7 @@ from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
 from ..recycle import FRESH, Ready
 from ..servers import RunningServer
+from .loss import lost_line
 from .run import MocloneRun
 
 RUN_KEY = pytest.StashKey[MocloneRun]()
@@ -53,11 +54,32 @@ def guarded(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[None]:
     try:
         yield
     except ServerConnectionError as exc:
-        message = run.server_gone(exc)
-        request.session.shouldstop = message
-        pytest.fail(message, pytrace=False)
+        if run.failure is None:
+            run.failure = lost_line(run.server, exc)
+        request.session.shouldfail = run.failure
+        _fail(run.failure)
     except MocloneError as exc:
-        pytest.fail(f"moclone: {exc}", pytrace=False)
+        _fail(f"moclone: {exc}")
+
+
+def _fail(message: str) -> None:
+    """Fail with ``message`` alone: without the chain of errors that led to it (which xdist
+    would print in full)."""
+    try:
+        pytest.fail(message, pytrace=False)
+    except pytest.fail.Exception as failed:
+        raise failed from None
+
+
+@contextmanager
+def giving_back(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[bool]:
+    """Teardown: yields whether to give the database back. Not once the server is gone: the
+    test that met the loss said so in one line, and a second error for it says nothing new."""
+    if run.failure is not None:
+        yield False
+        return
+    with guarded(request, run):
+        yield True
 
 
 @pytest.fixture(scope="session")
@@ -99,8 +121,8 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
     client.close()
-    if ready.name not in run.stats.kept:
-        with guarded(request, run):
+    with giving_back(request, run) as alive:
+        if alive and ready.name not in run.stats.kept:
             run.release_clone(ready)
 
 
@@ -151,8 +173,9 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
     yield make
     for ready, client in made:
         client.close()
-        with guarded(request, run):
-            run.release_clone(ready)
+        with giving_back(request, run) as alive:
+            if alive:
+                run.release_clone(ready)
 
 
 @pytest.fixture(scope="session")
@@ -168,5 +191,6 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     yield client
     run.worker_db = None
     client.close()
-    with guarded(request, run):
-        run.drop_clone(name)
+    with giving_back(request, run) as alive:
+        if alive:
+            run.drop_clone(name)

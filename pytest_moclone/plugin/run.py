@@ -303,6 +303,8 @@ class MocloneRun:
         if not self._run_server.from_url and not self._run_server.started:
             return []  # no server was ever needed in this run
         records = self.records
+        if self._run_server.died():  # nothing to reach; said once, without a connect error
+            return self._run_server.death_notes(records, self.run_id)
         kept = set(self.stats.kept)
         doomed = [r for r in records.of_run(self.run_id) if r.name not in kept]
         if not doomed:

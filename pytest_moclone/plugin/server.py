@@ -14,8 +14,10 @@ from typing import Optional
 
 from filelock import FileLock, Timeout
 
+from ..records import Records
 from ..servers import RunningServer, choose_server
 from ..servers.pids import reap_orphan_servers
+from .loss import is_gone, what_went
 from .options import Settings
 from .shared import forget_made, made_once, read_made
 
@@ -87,6 +89,24 @@ class RunServer:
     def started(self) -> bool:
         """Whether a private server was started in this run (a URL's server never is)."""
         return read_made(self.shared, NAME, RunningServer.from_json) is not None
+
+    def died(self) -> bool:
+        """The private server this run started stopped before the end of the run."""
+        server = read_made(self.shared, NAME, RunningServer.from_json)
+        return server is not None and is_gone(server)
+
+    def death_notes(self, records: Records, run_id: str) -> list[str]:
+        """What the summary says of a private server that died mid-run."""
+        server = read_made(self.shared, NAME, RunningServer.from_json)
+        assert server is not None
+        line = f"{what_went(server)}: it stopped during the run"
+        if server.data_dir is None:  # its data folder goes with it: so do its databases
+            records.forget(records.of_run(run_id))
+            return [f"{line}; its databases went with its data folder"]
+        return [
+            f"{line}; its data folder {server.data_dir} is kept (--mo-reuse): the next run "
+            "restarts it and drops what this run left there"
+        ]
 
     def stop(self, *, keep_running: bool) -> list[str]:
         """Stop the private server, unless databases were kept on it for the user to open."""
