@@ -27,11 +27,15 @@ from .fixtures import (
     mo_worker_db,
     run_of,
 )
+from .kept import mark_kept
 from .loss import lost_connection, lost_line, server_answers
 from .options import add_options, resolve
+from .progress import say_now
 from .report import (
     changes_section,
+    database_exists,
     diff_branches_ignored,
+    dropped_by_test,
     header_lines,
     hook_failure,
     one_line,
@@ -93,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         is_owner=owner,
         fill_golden=fill_golden,
         golden_sources=golden_sources,
+        say=lambda line: say_now(config, line),
     )
 
 
@@ -162,10 +167,14 @@ def pytest_runtest_makereport(
     if run.failure is not None or (clone is None and worker_db is None):
         return
     name = clone.name if clone is not None else str(worker_db)
+    if not database_exists(run.admin, name):
+        report.sections.append(("database changes", dropped_by_test(name)))
+        return
     in_transaction = clone is not None and clone.in_transaction  # mo_txn_db: rolled back
     kept = clone is not None and not in_transaction and run.settings.keep_failed
     if kept:
         run.stats.kept.append(name)
+        mark_kept(run.cache, run.run_id)
     via = clone.client if clone is not None and in_transaction else None
     section = changes_section(run, name, cumulative=clone is None, kept=kept, via=via)
     if section:

@@ -185,7 +185,9 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run = run_of(request.config)
     with guarded(request, run):
         name = run.new_clone_name("w")
-        run.stats.record_ready(Ready(name, FRESH, run.make_clone(name)), "mo_worker_db")
+        run.stats.record_ready(
+            Ready(name, FRESH, run.make_clone(name)), "mo_worker_db", for_one_test=False
+        )
         client = run.admin.connect_to(name)
     run.worker_db = name
     yield client

@@ -16,7 +16,8 @@ from filelock import FileLock, Timeout
 
 from ..records import Records
 from ..servers import RunningServer, choose_server
-from ..servers.pids import reap_orphan_servers
+from ..servers.pids import stop_orphan_servers
+from .kept import kept_runs
 from .loss import is_gone, what_went
 from .options import Settings
 from .shared import forget_made, made_once, read_made
@@ -35,13 +36,16 @@ class RunServer:
         shared: Path,
         cache: Path,
         alive: Callable[[str], bool],
+        say: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.settings = settings
+        self.say = say  # a line for the user, now (a private server takes a while)
         self.run_id = run_id
         self.shared = shared
         self.cache = cache
         self.alive = alive
-        self.reaped: list[str] = []
+        self.reaped: list[str] = []  # servers of killed runs, stopped
+        self.stopped_kept: list[str] = []  # a server kept up for kept databases, stopped
         self._data_lock: Optional[FileLock] = None
 
     @property
@@ -61,8 +65,10 @@ class RunServer:
 
     def _start(self) -> RunningServer:
         s = self.settings
-        self.reaped += reap_orphan_servers(self.alive)
-        return choose_server(
+        kept = kept_runs(self.cache)
+        for orphan in stop_orphan_servers(self.alive):
+            (self.stopped_kept if orphan.owner_run_id in kept else self.reaped).append(orphan.line)
+        server = choose_server(
             s.server,
             url=s.url,
             mo_binary=s.binary,
@@ -70,7 +76,11 @@ class RunServer:
             owner_run_id=self.run_id,
             timeout=float(s.start_timeout),
             data_dir_for=self._kept_data_dir if s.reuse else None,
+            progress=self.say,
         )
+        if server.startup_seconds is not None:
+            self.say(f"{server.kind_name} is ready in {server.startup_seconds:.1f} s")
+        return server
 
     def _kept_data_dir(self, kind: str, version: str) -> Optional[Path]:
         """A private server's data folder kept for the next run, held under a lock for this
