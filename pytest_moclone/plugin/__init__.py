@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Generator
 from typing import Any
 
@@ -25,6 +26,7 @@ from .fixtures import (
     mo_server,
     mo_txn_db,
     mo_worker_db,
+    mo_worker_url,
     run_of,
 )
 from .kept import mark_kept
@@ -53,7 +55,13 @@ __all__ = [
     "mo_server",
     "mo_txn_db",
     "mo_worker_db",
+    "mo_worker_url",
 ]
+
+if importlib.util.find_spec("sqlalchemy") is not None:  # the sqlalchemy extra is installed
+    from .sqlalchemy import mo_engine, mo_metadata, mo_session
+
+    __all__ += ["mo_engine", "mo_metadata", "mo_session"]
 
 _NOTES = pytest.StashKey[list[str]]()
 

@@ -38,7 +38,8 @@ CLONE_KEY = pytest.StashKey[CloneInfo]()
 
 #: Fixtures whose presence means a test needs the server (and so the golden).
 DATABASE_FIXTURES = frozenset(
-    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_golden", "mo_txn_db"}
+    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_worker_url"}
+    | {"mo_golden", "mo_txn_db", "mo_metadata", "mo_engine", "mo_session"}
 )
 
 
@@ -176,6 +177,12 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
         with giving_back(request, run) as alive:
             if alive:
                 run.release_clone(ready)
+
+
+@pytest.fixture(scope="session")
+def mo_worker_url(mo_worker_db: Client) -> str:
+    """The URL of ``mo_worker_db`` (``mysql+pymysql://...``), as ``mo_clone_url`` is the test's."""
+    return mo_worker_db.url
 
 
 @pytest.fixture(scope="session")
