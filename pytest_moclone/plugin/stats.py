@@ -46,7 +46,7 @@ class Stats:
     golden_reused: Optional[str] = None
     #: How each test's database was made ready, and what that cost: ("fresh clone", seconds),
     #: ("kept", seconds), ("reset 2 tables", seconds). Fresh ones also go to clone_seconds.
-    ready: list[tuple[str, float]] = field(default_factory=list)
+    ready: list[tuple[str, float, str]] = field(default_factory=list)  # (how, seconds, test id)
     #: Connections tests left open on their databases, ended before the next test.
     ended: int = 0
 
@@ -54,7 +54,7 @@ class Stats:
         """How a database was made ready; ``mo_worker_db``'s is a clone but serves many tests,
         so it is not counted among the tests' databases."""
         if for_one_test:
-            self.ready.append((ready.how, ready.seconds))
+            self.ready.append((ready.how, ready.seconds, test_id))
         self.ended += ready.ended
         if ready.how == FRESH:
             self.clone_seconds.append((ready.seconds, test_id))
@@ -84,17 +84,17 @@ class Stats:
         for name in ("reaped", "dropped_kept", "stopped_kept"):
             getattr(self, name).extend(str(x) for x in other.get(name, []))
         self.kept += list(other.get("kept", []))
-        self.ready += [(str(h), float(s)) for h, s in other.get("ready", [])]
+        self.ready += [(str(h), float(s), str(t)) for h, s, t in other.get("ready", [])]
         self.ended += int(other.get("ended", 0))
 
     def readiness_lines(self) -> list[str]:
         """How tests' databases were made ready: kept, some tables reset, or a fresh clone."""
-        recycled = [(h, s) for h, s in self.ready if h != FRESH]
+        recycled = [h for h, _, _ in self.ready if h != FRESH]
         if not recycled:
             return []
         kinds: dict[str, list[float]] = {}
         tables = 0
-        for how, seconds in self.ready:
+        for how, seconds, _ in self.ready:
             kind = "with tables reset" if how.startswith("reset") else how
             kinds.setdefault(kind, []).append(seconds)
             if how.startswith("reset"):
@@ -106,7 +106,9 @@ class Stats:
                 label = plural(len(times), kind) if kind == FRESH else f"{len(times)} {kind}"
                 extra = f", {plural(tables, 'table')} in all" if kind.startswith("with") else ""
                 parts.append(f"{label} (median {ms(statistics.median(times))}{extra})")
-        lines = [f"databases for {plural(len(self.ready), 'test')}: " + ", ".join(parts)]
+        tests = len({test for _, _, test in self.ready})  # a test may take several
+        count = "" if tests == len(self.ready) else f"{len(self.ready)} "
+        lines = [f"{count}databases for {plural(tests, 'test')}: " + ", ".join(parts)]
         if self.ended:
             lines.append(
                 f"ended {plural(self.ended, 'connection')} that tests left open on their databases"

@@ -154,3 +154,11 @@ def test_cleanup_lines_say_what_was_kept_on_purpose_and_count_right() -> None:
     ]
     many = Stats(reaped=[f"x_{i}" for i in range(7)]).cleanup_lines()
     assert many == ["cleaned up 7 leftovers of killed runs: x_0, x_1, x_2, x_3, x_4 and 2 more"]
+
+
+def test_a_test_with_two_databases_counts_once_among_the_tests() -> None:
+    stats = Stats()
+    stats.record_ready(Ready("a", KEPT, 0.001), "t::a")
+    stats.record_ready(Ready("b", KEPT, 0.001), "t::b")
+    stats.record_ready(Ready("c", FRESH, 0.01), "t::b")  # mo_clone_factory in the same test
+    assert stats.readiness_lines()[0].startswith("3 databases for 2 tests: 1 fresh clone")
