@@ -126,6 +126,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(run_of(config))
 
 
+#: Fixtures that need the server but not the golden.
+SERVER_FIXTURES = frozenset({"mo_server", "mo_client"})
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build the golden before the first test, so a broken set-up is found once, up front.
 
@@ -133,9 +137,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     database still run); a server that cannot be had stops the run (a usage error)."""
     if session.config.option.collectonly:
         return
-    if not any(
-        DATABASE_FIXTURES.intersection(getattr(i, "fixturenames", ())) for i in session.items
-    ):
+    used = set().union(*(getattr(i, "fixturenames", ()) for i in session.items))
+    needs_golden = bool(DATABASE_FIXTURES & used)
+    if not needs_golden and not SERVER_FIXTURES & used:
         return
     run = run_of(session.config)
     failed = run.shared_dir / "golden-failed.txt"
@@ -146,7 +150,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             run.failure = failed.read_text(encoding="utf-8")
             return
         try:
-            run.prepare()
+            if needs_golden:
+                run.prepare()
+            else:  # only the server: started now, so that its start-up lines come first
+                _ = run.server
         except GoldenSetupError as exc:
             run.failure = f"moclone: the golden could not be built: {one_line(str(exc))}"
             failed.write_text(run.failure, encoding="utf-8")
