@@ -141,7 +141,9 @@ def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run.stats.record_ready(ready, request.node.nodeid)
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client, in_transaction=True)
     yield client
-    with guarded(request, run):
+    with giving_back(request, run) as alive:
+        if not alive:
+            return
         outcome = database.end(client)
     if outcome.reason is not None:
         warnings.warn(
