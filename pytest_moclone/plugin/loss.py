@@ -72,4 +72,4 @@ def what_went(server: RunningServer) -> str:
 
 def lost_line(server: RunningServer, error: BaseException) -> str:
     """The one line a test that met the lost server reports."""
-    return f"moclone: the database server went away: {what_went(server)} ({error})"
+    return f"moclone: the database server went away: {what_went(server)}: {error}"

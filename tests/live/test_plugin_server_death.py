@@ -47,6 +47,20 @@ def test_would_need_the_server(mo_clone_db):
     pass
 """
 
+KILLS_THROUGH_SQLALCHEMY = """
+import os, signal, time
+from sqlalchemy import text
+
+def test_kills_the_server(mo_engine, mo_server):
+    with mo_engine.connect() as conn:
+        os.kill(mo_server.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        conn.execute(text("SELECT COUNT(*) FROM users"))
+
+def test_would_need_the_server(mo_clone_db):
+    pass
+"""
+
 INTERRUPTED = """
 import os, signal, time
 
@@ -78,7 +92,9 @@ def records_left(inner: Inner) -> list[str]:
 
 @needs_mariadb
 @pytest.mark.parametrize(
-    "tests", [KILLS_THROUGH_THE_CLIENT, KILLS_THROUGH_PYMYSQL], ids=["client", "pymysql"]
+    "tests",
+    [KILLS_THROUGH_THE_CLIENT, KILLS_THROUGH_PYMYSQL, KILLS_THROUGH_SQLALCHEMY],
+    ids=["client", "pymysql", "sqlalchemy"],
 )
 def test_a_killed_private_server_is_one_line_for_the_test_that_met_it(
     inner: Inner, monkeypatch: pytest.MonkeyPatch, tests: str
@@ -91,13 +107,14 @@ def test_a_killed_private_server_is_one_line_for_the_test_that_met_it(
     result.stdout.fnmatch_lines(
         [
             "moclone: the database server went away: the private MariaDB server the run started "
-            "(pid *) is no longer running (*",
+            "(pid *) is no longer running: *",
             "*is no longer running: it stopped during the run; its databases went with its data "
             "folder",
             "! moclone: the database server went away*",  # the run stops, like -x
         ]
     )
     assert "Traceback" not in out and "pymysql/connections.py" not in out, out
+    assert "sqlalchemy/" not in out, out
     assert "ERROR at teardown" not in out and "could not clean up" not in out, out
     assert "--mo-url" not in out and "MOCLONE_URL" not in out, out
     assert len(result.stdout.lines) < 30, out
