@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Generator
 from typing import Any
 
@@ -25,12 +26,18 @@ from .fixtures import (
     mo_server,
     mo_txn_db,
     mo_worker_db,
+    mo_worker_url,
     run_of,
 )
+from .kept import mark_kept
+from .loss import lost_connection, lost_line, server_answers
 from .options import add_options, resolve
+from .progress import say_now
 from .report import (
     changes_section,
+    database_exists,
     diff_branches_ignored,
+    dropped_by_test,
     header_lines,
     hook_failure,
     one_line,
@@ -48,7 +55,13 @@ __all__ = [
     "mo_server",
     "mo_txn_db",
     "mo_worker_db",
+    "mo_worker_url",
 ]
+
+if importlib.util.find_spec("sqlalchemy") is not None:  # the sqlalchemy extra is installed
+    from .sqlalchemy import mo_engine, mo_metadata, mo_session
+
+    __all__ += ["mo_engine", "mo_metadata", "mo_session"]
 
 _NOTES = pytest.StashKey[list[str]]()
 
@@ -92,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         is_owner=owner,
         fill_golden=fill_golden,
         golden_sources=golden_sources,
+        say=lambda line: say_now(config, line),
     )
 
 
@@ -112,6 +126,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(run_of(config))
 
 
+#: Fixtures that need the server but not the golden.
+SERVER_FIXTURES = frozenset({"mo_server", "mo_client"})
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build the golden before the first test, so a broken set-up is found once, up front.
 
@@ -119,9 +137,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     database still run); a server that cannot be had stops the run (a usage error)."""
     if session.config.option.collectonly:
         return
-    if not any(
-        DATABASE_FIXTURES.intersection(getattr(i, "fixturenames", ())) for i in session.items
-    ):
+    used = set().union(*(getattr(i, "fixturenames", ()) for i in session.items))
+    needs_golden = bool(DATABASE_FIXTURES & used)
+    if not needs_golden and not SERVER_FIXTURES & used:
         return
     run = run_of(session.config)
     failed = run.shared_dir / "golden-failed.txt"
@@ -132,7 +150,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             run.failure = failed.read_text(encoding="utf-8")
             return
         try:
-            run.prepare()
+            if needs_golden:
+                run.prepare()
+            else:  # only the server: started now, so that its start-up lines come first
+                _ = run.server
         except GoldenSetupError as exc:
             run.failure = f"moclone: the golden could not be built: {one_line(str(exc))}"
             failed.write_text(run.failure, encoding="utf-8")
@@ -163,9 +184,8 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     run = run_of(item.config)
-    lost = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(lost, ServerConnectionError):  # stop now: every later test would fail the same
-        item.session.shouldstop = run.server_gone(lost)
+    if call.excinfo is not None and _said_lost_server(item, run, call.excinfo.value):
+        report.longrepr = run.failure  # one line, not PyMySQL's traceback
     if report.when != "call" or not report.failed:
         return
     clone = item.stash.get(CLONE_KEY, None)
@@ -173,16 +193,38 @@ def pytest_runtest_makereport(
     if run.failure is not None or (clone is None and worker_db is None):
         return
     name = clone.name if clone is not None else str(worker_db)
+    if not database_exists(run.admin, name):
+        report.sections.append(("database changes", dropped_by_test(name)))
+        return
     in_transaction = clone is not None and clone.in_transaction  # mo_txn_db: rolled back
     kept = clone is not None and not in_transaction and run.settings.keep_failed
     if kept:
         run.stats.kept.append(name)
+        mark_kept(run.cache, run.run_id)
     via = clone.client if clone is not None and in_transaction else None
     section = changes_section(run, name, cumulative=clone is None, kept=kept, via=via)
     if section:
         report.sections.append(("database changes", section))
 
 
+def _said_lost_server(item: pytest.Item, run: MocloneRun, exc: BaseException) -> bool:
+    """A test that met a lost server: remember it and stop the run (every later test would
+    fail the same); True when its report should be the one line that says so."""
+    if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return False  # not a test of ours: its server is not ours to judge
+    error = lost_connection(exc)
+    if error is None or isinstance(exc, pytest.fail.Exception):
+        return False  # not a lost connection, or already one line (guarded)
+    server = run.server
+    if server_answers(server):
+        return False  # only this connection was lost (the test's own doing)
+    if run.failure is None:
+        run.failure = lost_line(server, error)
+    item.session.shouldfail = run.failure
+    return True
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of the last test's fixtures
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = run_of(config)

@@ -16,6 +16,7 @@ from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
 from ..recycle import FRESH, Ready
 from ..servers import RunningServer
+from .loss import lost_line
 from .run import MocloneRun
 
 RUN_KEY = pytest.StashKey[MocloneRun]()
@@ -39,7 +40,8 @@ CLONE_KEY = pytest.StashKey[CloneInfo]()
 
 #: Fixtures whose presence means a test needs the server (and so the golden).
 DATABASE_FIXTURES = frozenset(
-    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_golden", "mo_txn_db"}
+    {"mo_clone_db", "mo_clone_url", "mo_clone_factory", "mo_worker_db", "mo_worker_url"}
+    | {"mo_golden", "mo_txn_db", "mo_metadata", "mo_engine", "mo_session"}
 )
 
 
@@ -55,11 +57,32 @@ def guarded(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[None]:
     try:
         yield
     except ServerConnectionError as exc:
-        message = run.server_gone(exc)
-        request.session.shouldstop = message
-        pytest.fail(message, pytrace=False)
+        if run.failure is None:
+            run.failure = lost_line(run.server, exc)
+        request.session.shouldfail = run.failure
+        _fail(run.failure)
     except MocloneError as exc:
-        pytest.fail(f"moclone: {exc}", pytrace=False)
+        _fail(f"moclone: {exc}")
+
+
+def _fail(message: str) -> None:
+    """Fail with ``message`` alone: without the chain of errors that led to it (which xdist
+    would print in full)."""
+    try:
+        pytest.fail(message, pytrace=False)
+    except pytest.fail.Exception as failed:
+        raise failed from None
+
+
+@contextmanager
+def giving_back(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[bool]:
+    """Teardown: yields whether to give the database back. Not once the server is gone: the
+    test that met the loss said so in one line, and a second error for it says nothing new."""
+    if run.failure is not None:
+        yield False
+        return
+    with guarded(request, run):
+        yield True
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +124,8 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
     client.close()
-    if ready.name not in run.stats.kept:
-        with guarded(request, run):
+    with giving_back(request, run) as alive:
+        if alive and ready.name not in run.stats.kept:
             run.release_clone(ready)
 
 
@@ -125,12 +148,15 @@ def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
             raise
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client, in_transaction=True)
     yield client
-    ending = rollback.end(client, mark)
-    client.close()
-    run.stats.record_ending(ending.rolled_back)
-    if ending.unseen:  # its writes may have outlived the rollback unseen: made afresh
-        ready = dataclasses.replace(ready, baseline=None)
-    with guarded(request, run):
+    with giving_back(request, run) as alive:
+        if not alive:
+            client.close()
+            return
+        ending = rollback.end(client, mark)
+        client.close()
+        run.stats.record_ending(ending.rolled_back)
+        if ending.unseen:  # its writes may have outlived the rollback unseen: made afresh
+            ready = dataclasses.replace(ready, baseline=None)
         run.release_clone(ready)
     if ending.reason is not None:
         warnings.warn(
@@ -163,8 +189,15 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
     yield make
     for ready, client in made:
         client.close()
-        with guarded(request, run):
-            run.release_clone(ready)
+        with giving_back(request, run) as alive:
+            if alive:
+                run.release_clone(ready)
+
+
+@pytest.fixture(scope="session")
+def mo_worker_url(mo_worker_db: Client) -> str:
+    """The URL of ``mo_worker_db`` (``mysql+pymysql://...``), as ``mo_clone_url`` is the test's."""
+    return mo_worker_db.url
 
 
 @pytest.fixture(scope="session")
@@ -174,11 +207,14 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run = run_of(request.config)
     with guarded(request, run):
         name = run.new_clone_name("w")
-        run.stats.record_ready(Ready(name, FRESH, run.make_clone(name)), "mo_worker_db")
+        run.stats.record_ready(
+            Ready(name, FRESH, run.make_clone(name)), "mo_worker_db", for_one_test=False
+        )
         client = run.admin.connect_to(name)
     run.worker_db = name
     yield client
     run.worker_db = None
     client.close()
-    with guarded(request, run):
-        run.drop_clone(name)
+    with giving_back(request, run) as alive:
+        if alive:
+            run.drop_clone(name)

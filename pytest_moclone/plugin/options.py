@@ -152,6 +152,8 @@ class Settings:
     diff_rows: int
     #: where each value came from: "cli", "env MOCLONE_URL", "ini", or "default"
     sources: dict[str, str] = field(default_factory=dict)
+    #: the project (pytest's rootdir): whose reused goldens are whose (reuse.py)
+    rootdir: Path = Path(".")
 
     def described(self) -> list[str]:
         """``name=value (from source)`` for each setting that is not at its default."""
@@ -278,6 +280,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],
         sources=sources,
+        rootdir=Path(str(config.rootpath)),
     )
 
 

@@ -101,6 +101,22 @@ def kept_lines(run: MocloneRun, name: str) -> str:
     return "\n".join(lines)
 
 
+def database_exists(admin: Client, name: str) -> bool:
+    """Whether ``name`` is there (True when the server cannot tell: the report then says why)."""
+    try:
+        rows = admin.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (name,)
+        )
+    except MocloneError:
+        return True
+    return bool(rows)
+
+
+def dropped_by_test(name: str) -> str:
+    """A failed test's database that the test itself dropped: nothing to diff, or to keep."""
+    return f"the test dropped its database {name}: there is nothing to compare or keep"
+
+
 def changes_section(
     run: MocloneRun, name: str, *, cumulative: bool, kept: bool, via: Optional[Client] = None
 ) -> Optional[str]:

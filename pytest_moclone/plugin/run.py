@@ -28,6 +28,7 @@ from ..pool import ClonePool
 from ..records import DATABASE, Records, drop_recorded, server_key
 from ..recycle import FRESH, Ready, Recycler
 from ..servers import RunningServer
+from .kept import forget_kept, kept_runs
 from .options import Settings
 from .reuse import ReusedGoldens, fingerprint
 from .server import RunServer
@@ -58,6 +59,7 @@ class MocloneRun:
         is_owner: bool,
         fill_golden: Callable[[Client], None],
         golden_sources: Callable[[], list[str]] = list,
+        say: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.settings = settings
         self.run_id = run_id
@@ -69,7 +71,12 @@ class MocloneRun:
         self.cache = cache_root()
         self.shared_dir = shared_folder(run_id)
         self._run_server = RunServer(
-            settings, run_id=run_id, shared=self.shared_dir, cache=self.cache, alive=self.alive
+            settings,
+            run_id=run_id,
+            shared=self.shared_dir,
+            cache=self.cache,
+            alive=self.alive,
+            say=say,
         )
         self._lease: Optional[RunLease] = None
         self._server: Optional[RunningServer] = None
@@ -94,6 +101,7 @@ class MocloneRun:
         if self._server is None:
             self._server = self._run_server.obtain()
             self.stats.reaped += self._run_server.reaped
+            self.stats.stopped_kept += self._run_server.stopped_kept
             self.stats.server_description = self._server.description
             self.stats.server_seconds = self._server.startup_seconds
         return self._server
@@ -129,12 +137,17 @@ class MocloneRun:
                 self.shared_dir, GOLDEN, self._obtain_golden, Golden.to_json, Golden.from_json
             )
             self.stats.golden_seconds = self._golden.build_seconds
+            if self._golden.build_seconds is None and self._golden.fingerprint is not None:
+                self.stats.golden_reused = self._reused().built(self._golden)
         return self._golden
 
     def _obtain_golden(self) -> Golden:
         admin = self.admin
         reaped = self.records.reap(admin, self.run_id, self.alive)
-        self.stats.reaped += [r.name for r in reaped]
+        kept = kept_runs(self.cache)  # runs that kept databases on purpose (--mo-keep-failed)
+        self.stats.reaped += [r.name for r in reaped if r.run not in kept]
+        self.stats.dropped_kept += [r.name for r in reaped if r.run in kept]
+        forget_kept(self.cache, {r.run for r in reaped} & kept)
         if self.settings.snapshot is not None:
             return user_snapshot(admin, self.settings.snapshot)
         if self.settings.reuse:
@@ -154,7 +167,7 @@ class MocloneRun:
         )
 
     def _reused(self) -> ReusedGoldens:
-        return ReusedGoldens(self.cache, self.records, self.settings.prefix)
+        return ReusedGoldens(self.cache, self.records, self.settings.prefix, self.settings.rootdir)
 
     def _fill(self, client: Client) -> None:
         load_sql_files(client, self.settings.golden_sql)
@@ -301,6 +314,8 @@ class MocloneRun:
         if not self._run_server.from_url and not self._run_server.started:
             return []  # no server was ever needed in this run
         records = self.records
+        if self._run_server.died():  # nothing to reach; said once, without a connect error
+            return self._run_server.death_notes(records, self.run_id)
         kept = set(self.stats.kept)
         doomed = [r for r in records.of_run(self.run_id) if r.name not in kept]
         if not doomed:

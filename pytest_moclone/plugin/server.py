@@ -14,8 +14,11 @@ from typing import Optional
 
 from filelock import FileLock, Timeout
 
+from ..records import Records
 from ..servers import RunningServer, choose_server
-from ..servers.pids import reap_orphan_servers
+from ..servers.pids import stop_orphan_servers
+from .kept import kept_runs
+from .loss import is_gone, what_went
 from .options import Settings
 from .shared import forget_made, made_once, read_made
 
@@ -33,13 +36,16 @@ class RunServer:
         shared: Path,
         cache: Path,
         alive: Callable[[str], bool],
+        say: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.settings = settings
+        self.say = say  # a line for the user, now (a private server takes a while)
         self.run_id = run_id
         self.shared = shared
         self.cache = cache
         self.alive = alive
-        self.reaped: list[str] = []
+        self.reaped: list[str] = []  # servers of killed runs, stopped
+        self.stopped_kept: list[str] = []  # a server kept up for kept databases, stopped
         self._data_lock: Optional[FileLock] = None
 
     @property
@@ -59,8 +65,10 @@ class RunServer:
 
     def _start(self) -> RunningServer:
         s = self.settings
-        self.reaped += reap_orphan_servers(self.alive)
-        return choose_server(
+        kept = kept_runs(self.cache)
+        for orphan in stop_orphan_servers(self.alive):
+            (self.stopped_kept if orphan.owner_run_id in kept else self.reaped).append(orphan.line)
+        server = choose_server(
             s.server,
             url=s.url,
             mo_binary=s.binary,
@@ -68,7 +76,11 @@ class RunServer:
             owner_run_id=self.run_id,
             timeout=float(s.start_timeout),
             data_dir_for=self._kept_data_dir if s.reuse else None,
+            progress=self.say,
         )
+        if server.startup_seconds is not None:
+            self.say(f"{server.kind_name} is ready in {server.startup_seconds:.1f} s")
+        return server
 
     def _kept_data_dir(self, kind: str, version: str) -> Optional[Path]:
         """A private server's data folder kept for the next run, held under a lock for this
@@ -87,6 +99,24 @@ class RunServer:
     def started(self) -> bool:
         """Whether a private server was started in this run (a URL's server never is)."""
         return read_made(self.shared, NAME, RunningServer.from_json) is not None
+
+    def died(self) -> bool:
+        """The private server this run started stopped before the end of the run."""
+        server = read_made(self.shared, NAME, RunningServer.from_json)
+        return server is not None and is_gone(server)
+
+    def death_notes(self, records: Records, run_id: str) -> list[str]:
+        """What the summary says of a private server that died mid-run."""
+        server = read_made(self.shared, NAME, RunningServer.from_json)
+        assert server is not None
+        line = f"{what_went(server)}: it stopped during the run"
+        if server.data_dir is None:  # its data folder goes with it: so do its databases
+            records.forget(records.of_run(run_id))
+            return [f"{line}; its databases went with its data folder"]
+        return [
+            f"{line}; its data folder {server.data_dir} is kept (--mo-reuse): the next run "
+            "restarts it and drops what this run left there"
+        ]
 
     def stop(self, *, keep_running: bool) -> list[str]:
         """Stop the private server, unless databases were kept on it for the user to open."""

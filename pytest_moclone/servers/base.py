@@ -30,6 +30,14 @@ class RunningServer:
     own_datadir: Optional[Path] = None
 
     @property
+    def kind_name(self) -> str:
+        """``the private MariaDB server``, ``the MatrixOne container``: for messages."""
+        if self.kind == "docker":
+            return "the MatrixOne container"
+        name = {"mariadb": "MariaDB", "matrixone": "MatrixOne"}.get(self.kind, self.kind)
+        return f"the private {name} server"
+
+    @property
     def masked_url(self) -> str:
         """The URL with its password as ``***``: the form that is ever printed."""
         return mask_url(self.url)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Optional
 
 from ..errors import ServerStartError
 from .base import RunningServer
@@ -28,7 +29,11 @@ def container_settings(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
     }
 
 
-def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningServer:
+def start_docker(
+    image: str = DEFAULT_IMAGE,
+    timeout: float = 180.0,
+    progress: Optional[Callable[[str], None]] = None,
+) -> RunningServer:
     settings = container_settings(image)
     try:
         from testcontainers.core.container import DockerContainer
@@ -45,6 +50,8 @@ def start_docker(image: str = DEFAULT_IMAGE, timeout: float = 180.0) -> RunningS
             "MariaDB from local binaries when there is no Docker"
         )
     started = time.monotonic()
+    if progress is not None:
+        progress(f"starting MatrixOne in Docker ({settings['image']}; a first pull takes minutes)")
     container = DockerContainer(settings["image"]).with_exposed_ports(SQL_PORT)
     try:
         container.start()

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -134,6 +135,7 @@ def start_mariadb(
     data_dir: Optional[Path] = None,
     timeout: float = 60.0,
     tmpfs: bool = True,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> RunningServer:
     """Start a private server; ``data_dir`` (kept across runs) is reused when initialised."""
     found = find_server()
@@ -147,7 +149,14 @@ def start_mariadb(
     log = workdir / "server.log"
     started = time.monotonic()
     datadir = data_dir if data_dir is not None else workdir / "data"
-    if not (datadir / "mysql").is_dir():
+    fresh = not (datadir / "mysql").is_dir()
+    if progress is not None:
+        data = f"data kept in {data_dir}" if data_dir is not None else "fresh data"
+        progress(
+            f"starting a private {_NAMES[flavour]} {found.version} ({binary}) {where} in "
+            f"{workdir} ({data}{', initialising it' if fresh else ''})"
+        )
+    if fresh:
         try:
             initialise(binary, flavour, datadir, log, f"mariadb-init-{owner_run_id}")
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
@@ -143,6 +144,7 @@ def start_matrixone(
     owner_run_id: str,
     data_dir: Optional[Path] = None,
     timeout: float = 120.0,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> RunningServer:
     binary = Path(binary).expanduser()
     if not binary.is_file():
@@ -156,6 +158,10 @@ def start_matrixone(
         base = free_port_block(PORT_SPAN)
     for name, text in render_launch_files(workdir, base, version, data_dir).items():
         (workdir / name).write_text(text, encoding="utf-8")
+    shown = ".".join(map(str, version)) if version else "(unknown version)"
+    if progress is not None:
+        data = f"data kept in {data_dir}" if data_dir is not None else "fresh data: ~15 s"
+        progress(f"starting a private MatrixOne {shown} ({binary}) in {workdir} ({data})")
     server = launch(
         [str(binary), "-launch", str(workdir / "launch.toml")],
         kind="matrixone",
@@ -168,7 +174,6 @@ def start_matrixone(
         data_dir=data_dir,
     )
     port = base + SQL_OFFSET
-    shown = ".".join(map(str, version)) if version else "(unknown version)"
     kept = f", data kept in {data_dir}" if data_dir is not None else ""
     server.description = f"private MatrixOne {shown} ({binary}), port {port}{kept}"
     return server

@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -113,21 +114,35 @@ def stop_process(pid: int, marker: str, *, grace: float = 15.0) -> bool:
     return not is_ours(pid, marker)
 
 
-def reap_orphan_servers(run_is_alive: Callable[[str], bool]) -> list[str]:
-    """Stop servers whose owning run is dead; return a line for each."""
+@dataclass(frozen=True)
+class Orphan:
+    """A server stopped because its run had ended: what it was, and which run started it."""
+
+    line: str  # "mariadb server pid 123 (/dev/shm/moclone-mariadb-x)"
+    owner_run_id: str
+
+
+def stop_orphan_servers(run_is_alive: Callable[[str], bool]) -> list[Orphan]:
+    """Stop servers whose owning run is dead (killed, or ended keeping its server up)."""
     stopped = []
     for pid_file in sorted(pid_folder().glob("*.json")):
         try:
             info = json.loads(pid_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if run_is_alive(str(info.get("owner_run_id", ""))):
+        owner = str(info.get("owner_run_id", ""))
+        if run_is_alive(owner):
             continue
         pid, marker = int(info["pid"]), str(info["marker"])
         if is_ours(pid, marker):
             stop_process(pid, marker)
-            stopped.append(f"{info.get('kind')} server pid {pid} ({marker})")
+            stopped.append(Orphan(f"{info.get('kind')} server pid {pid} ({marker})", owner))
         for path in info.get("remove", []):
             shutil.rmtree(path, ignore_errors=True)
         pid_file.unlink(missing_ok=True)
     return stopped
+
+
+def reap_orphan_servers(run_is_alive: Callable[[str], bool]) -> list[str]:
+    """Stop servers whose owning run is dead; return a line for each."""
+    return [orphan.line for orphan in stop_orphan_servers(run_is_alive)]

@@ -68,8 +68,13 @@ def log_tail(path: Path, lines: int = 20) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "(no log)"
-    tail = text.strip().splitlines()[-lines:]
+    tail = [_short(line) for line in text.strip().splitlines()[-lines:]]
     return "\n".join("    " + line for line in tail) or "    (the log is empty)"
+
+
+def _short(line: str, width: int = 300) -> str:
+    """A log line cut to ``width`` (MatrixOne logs multi-kilobyte JSON stack traces)."""
+    return line if len(line) <= width else line[:width] + " ..."
 
 
 def kept_log(log: Path, name: str) -> str:
@@ -135,7 +140,8 @@ def wait_until_ready(
         if waited > timeout:
             raise ServerStartError(
                 f"{what} did not accept {'DDL' if ddl else 'a query'} within {timeout:.0f} s "
-                f"(last error: {last_error}); {log()}"
+                f"(last error: {last_error}); give it longer with --mo-start-timeout=SECONDS "
+                f"(a fresh MatrixOne needs 12-16 s); {log()}"
             )
         time.sleep(pause)
         pause = min(pause * 1.5, 0.2)

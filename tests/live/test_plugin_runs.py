@@ -136,7 +136,7 @@ def test_next_run_reaps_what_a_killed_run_left_and_only_that(inner: Inner, admin
     inner.pytester.makepyfile(test_next="def test_ok(mo_clone_db):\n    pass\n")
     result = inner.run()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["cleaned up * things left by killed runs: *"])
+    result.stdout.fnmatch_lines(["cleaned up * leftovers of killed runs: *"])
     assert inner.leftovers() == [lookalike]
 
 

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("dialects", ("dialects",)),
     ("managers", ("clone", "snapshots", "janitor")),
     ("client", ("client",)),
-    ("services", ("golden", "pool", "records", "recycle", "rollback")),
+    ("services", ("golden", "pool", "records", "recycle", "rollback", "sqlalchemy")),
     ("servers", ("servers",)),
     ("plugin", ("plugin",)),
 ]

@@ -12,6 +12,8 @@ import pytest
 from pytest_moclone.errors import ServerStartError
 from pytest_moclone.plugin.options import resolve
 from pytest_moclone.plugin.report import hook_failure, kept_lines, open_command
+from pytest_moclone.plugin.stats import Stats, ms
+from pytest_moclone.recycle import FRESH, KEPT, Ready
 
 SECRET = "s3cr3t-pw"
 
@@ -115,3 +117,48 @@ def test_docker_with_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(ServerStartError, match="no Docker engine answers at unix:///nonexistent"):
         start_docker()
+
+
+def test_durations_have_one_format_and_tiny_ones_read_under_a_tenth() -> None:
+    assert [ms(s) for s in (0.1736, 0.00004, 0.0, 0.00005, 2.5)] == [
+        "173.6 ms",
+        "<0.1 ms",
+        "<0.1 ms",
+        "0.1 ms",
+        "2500.0 ms",
+    ]
+    stats = Stats(wait_seconds=[0.1736, 0.1736], clone_seconds=[(0.00001, "t::a")])
+    lines = stats.summary_lines()
+    assert "tests waited for their database: median 173.6 ms, slowest 173.6 ms" in lines
+    assert "1 clone made: median <0.1 ms, slowest <0.1 ms (t::a)" in lines
+
+
+def test_the_worker_database_is_a_clone_but_not_a_tests_database() -> None:
+    stats = Stats()
+    stats.record_ready(Ready("w", FRESH, 0.01), "mo_worker_db", for_one_test=False)
+    stats.record_ready(Ready("a", FRESH, 0.01), "t::a")
+    stats.record_ready(Ready("a", KEPT, 0.001), "t::b")
+    assert "databases for 2 tests: 1 fresh clone (median 10.0 ms), 1 kept (median 1.0 ms)" in (
+        stats.summary_lines()
+    )
+    assert "2 clones made: median 10.0 ms, slowest 10.0 ms (t::a)" in stats.summary_lines()
+
+
+def test_cleanup_lines_say_what_was_kept_on_purpose_and_count_right() -> None:
+    stats = Stats(reaped=["x_1"], dropped_kept=["k_1", "k_2"], stopped_kept=["mariadb pid 7"])
+    assert stats.cleanup_lines() == [
+        "dropped 2 databases an earlier run kept for its failed tests (--mo-keep-failed): k_1, k_2",
+        "stopped the private server an earlier run kept up for its failed tests' databases: "
+        "mariadb pid 7",
+        "cleaned up 1 leftover of a killed run: x_1",
+    ]
+    many = Stats(reaped=[f"x_{i}" for i in range(7)]).cleanup_lines()
+    assert many == ["cleaned up 7 leftovers of killed runs: x_0, x_1, x_2, x_3, x_4 and 2 more"]
+
+
+def test_a_test_with_two_databases_counts_once_among_the_tests() -> None:
+    stats = Stats()
+    stats.record_ready(Ready("a", KEPT, 0.001), "t::a")
+    stats.record_ready(Ready("b", KEPT, 0.001), "t::b")
+    stats.record_ready(Ready("c", FRESH, 0.01), "t::b")  # mo_clone_factory in the same test
+    assert stats.readiness_lines()[0].startswith("3 databases for 2 tests: 1 fresh clone")
