@@ -32,7 +32,7 @@ ENDED = "the test ended its transaction (COMMIT, ROLLBACK or a statement that co
 
 
 @dataclass(frozen=True)
-class TestTransaction:
+class TxnMark:
     """What proves, after a test, that its transaction is still the one it was given."""
 
     savepoint: Optional[str]
@@ -52,7 +52,7 @@ class Ending:
         return self.reason is None
 
 
-def begin(client: Client, *, hide: bool) -> TestTransaction:
+def begin(client: Client, *, hide: bool) -> TxnMark:
     """Open the transaction a test runs in, on ``client`` (connected to the test's database);
     ``hide``: leave the session out of the change signals (only where every write of the
     database's tables is rolled back, which the caller knows once for the golden)."""
@@ -62,12 +62,12 @@ def begin(client: Client, *, hide: bool) -> TestTransaction:
     if dialect.savepoints:
         savepoint = f"moclone_{secrets.token_hex(6)}"
         ex.execute(f"SAVEPOINT {savepoint}")
-        return TestTransaction(savepoint, None, hidden)
+        return TxnMark(savepoint, None, hidden)
     # None: the server's in-transaction flag must do (it cannot tell COMMIT + BEGIN)
-    return TestTransaction(None, dialect.transaction_id(ex), hidden)
+    return TxnMark(None, dialect.transaction_id(ex), hidden)
 
 
-def end(client: Client, mark: TestTransaction) -> Ending:
+def end(client: Client, mark: TxnMark) -> Ending:
     """Roll back the test's transaction, and say whether it was still the one it was given."""
     ex, dialect = client.connection, client.dialect
     try:
