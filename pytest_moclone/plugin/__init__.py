@@ -12,6 +12,7 @@ from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import GoldenSetupError
 from ..leases import new_run_id
+from ..registry import LeaseLost
 from . import hookspecs
 from .fixtures import (
     CLONE_KEY,
@@ -153,6 +154,8 @@ def pytest_runtest_makereport(
     lost = call.excinfo.value if call.excinfo is not None else None
     if isinstance(lost, ServerConnectionError):  # stop now: every later test would fail the same
         item.session.shouldstop = run.server_gone(lost)
+    elif isinstance(lost, LeaseLost):  # its databases may be gone: stop rather than use them
+        item.session.shouldstop = run.failure = f"moclone: {lost}"
     if report.when != "call" or not report.failed:
         return
     clone = item.stash.get(CLONE_KEY, None)
