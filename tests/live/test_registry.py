@@ -1,0 +1,182 @@
+"""The registry on the server (registry.py): claims, leases and their liveness, locks, reaping.
+
+Liveness is shown on real processes: a child holds a lease over its own connection, and is
+then SIGKILLed (dead to every machine within 30 s) or SIGSTOPped (still alive while paused).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from conftest import MakeName
+
+from pytest_moclone import Client
+from pytest_moclone.connection import Connection
+from pytest_moclone.records import reap
+from pytest_moclone.registry import (
+    CREATED,
+    DATABASE,
+    GRACE_SECONDS,
+    ClaimTaken,
+    LeaseLost,
+    Registry,
+)
+
+HOLDER = """
+import sys, time
+from pytest_moclone.connection import Connection
+from pytest_moclone.registry import Registry
+host, port, user, password, run, name = sys.argv[1:7]
+registry = Registry(lambda: Connection(host, int(port), user, password), run, "main").open()
+if name != "-":
+    registry.claim("database", name)
+if len(sys.argv) > 7:
+    with registry.locked(sys.argv[7], timeout=5, waiting=print):
+        print("locked", flush=True)
+        time.sleep(600)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _connect(admin: Client) -> Connection:
+    c = admin.connection
+    return Connection(c.host, c.port, c.user, c.password)
+
+
+@pytest.fixture
+def registry(admin: Client) -> Iterator[Registry]:
+    reg = Registry(lambda: _connect(admin), "t" + uuid.uuid4().hex[:9], "main").open()
+    yield reg
+    for entry in reg.entries(run=reg.run_id):
+        reg.release(entry.kind, entry.name)
+    reg.close()
+
+
+def _holder(admin: Client, run: str, name: str = "-", lock: str = "") -> subprocess.Popen[str]:
+    c = admin.connection
+    args = [sys.executable, "-c", HOLDER, c.host, str(c.port), c.user, c.password, run, name]
+    proc = subprocess.Popen([*args, *([lock] if lock else [])], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    proc.stdout.close()
+    assert line in ("ready", "locked"), line
+    return proc
+
+
+def _alive(registry: Registry, run: str) -> bool:
+    return run in registry.alive_runs()
+
+
+def test_a_name_is_claimed_once_and_released(registry: Registry, admin: Client) -> None:
+    other = Registry(lambda: _connect(admin), registry.run_id + "x", "main").open(heartbeat=False)
+    try:
+        registry.claim(DATABASE, f"{registry.run_id}_db")
+        with pytest.raises(ClaimTaken, match="already claimed"):
+            other.claim(DATABASE, f"{registry.run_id}_db")
+        registry.mark(DATABASE, f"{registry.run_id}_db", CREATED)
+        [entry] = registry.entries(run=registry.run_id)
+        assert (entry.name, entry.state) == (f"{registry.run_id}_db", CREATED)
+        other.release(DATABASE, f"{registry.run_id}_db")  # not its claim: nothing happens
+        assert registry.entries(run=registry.run_id)
+        registry.release(DATABASE, f"{registry.run_id}_db")
+        assert registry.entries(run=registry.run_id) == []
+    finally:
+        other.close()
+
+
+def test_a_killed_run_is_dead_within_30_s(registry: Registry, admin: Client) -> None:
+    run = "k" + uuid.uuid4().hex[:9]
+    proc = _holder(admin, run)
+    assert _alive(registry, run)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    [lease] = [lease for lease in registry.leases() if lease.run == run]
+    assert not lease.connected  # its connection closed with the process
+    while _alive(registry, run):
+        assert time.monotonic() - started < 30, "a killed run still alive after 30 s"
+        time.sleep(0.5)
+    assert time.monotonic() - started <= GRACE_SECONDS + 2
+
+
+def test_a_paused_run_stays_alive(registry: Registry, admin: Client) -> None:
+    run = "s" + uuid.uuid4().hex[:9]
+    proc = _holder(admin, run)
+    try:
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(GRACE_SECONDS + 5)  # its heartbeat is now older than the grace
+        [lease] = [lease for lease in registry.leases() if lease.run == run]
+        assert lease.heartbeat_age > GRACE_SECONDS and lease.connected
+        assert _alive(registry, run)
+        proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while next(le for le in registry.leases() if le.run == run).heartbeat_age > GRACE_SECONDS:
+            assert time.monotonic() < deadline, "no heartbeat after SIGCONT"
+            time.sleep(0.5)
+        assert _alive(registry, run)
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_dead_holders_lock_is_taken_over(registry: Registry, admin: Client) -> None:
+    lock = "lock_" + registry.run_id
+    proc = _holder(admin, "h" + uuid.uuid4().hex[:9], lock=lock)
+    try:
+        with (
+            pytest.raises(Exception, match="waiting for the registry lock"),
+            registry.locked(lock, timeout=1, waiting=lambda holder: None),
+        ):
+            pass  # a live holder: never reached
+    finally:
+        proc.kill()
+        proc.wait(10)
+    started = time.monotonic()
+    with registry.locked(lock, timeout=30, waiting=lambda holder: None):
+        assert time.monotonic() - started < 30
+
+
+def test_reap_drops_only_what_dead_runs_claimed(
+    registry: Registry, admin: Client, fresh_name: MakeName
+) -> None:
+    claimed, decoy, live = fresh_name("claimed"), fresh_name("decoy"), fresh_name("live")
+    for name in (claimed, decoy, live):
+        admin.execute(f"CREATE DATABASE {name}")
+    run = "d" + uuid.uuid4().hex[:9]
+    proc = _holder(admin, run, name=claimed)  # claims `claimed`, then is killed
+    proc.kill()
+    proc.wait(10)
+    registry.claim(DATABASE, live)  # a live run's: never reaped
+    deadline = time.monotonic() + 30
+    while _alive(registry, run):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    dropped = reap(admin, registry)
+    assert claimed in [e.name for e in dropped]
+    names = {
+        str(r[0]) for r in admin.execute("SELECT schema_name FROM information_schema.schemata")
+    }
+    assert claimed not in names and decoy in names and live in names
+    assert registry.entries(run=run) == []
+    admin.execute(f"CREATE DATABASE {claimed}")  # for fresh_name's own clean-up
+
+
+def test_a_run_whose_lease_was_reaped_stops_with_a_clear_message(
+    registry: Registry, admin: Client
+) -> None:
+    other = _connect(admin)
+    other.execute(
+        "DELETE FROM `__moclone_registry`.`leases` WHERE `run_id` = %s", (registry.run_id,)
+    )
+    other.close()
+    with pytest.raises(LeaseLost, match=r"lost its lease .* so it stops here"):
+        registry.renew()
+    with pytest.raises(LeaseLost):
+        registry.claim(DATABASE, registry.run_id + "_late")
