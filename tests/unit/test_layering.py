@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("client", ("client",)),
     ("services", ("golden", "pool", "records", "recycle")),
     ("servers", ("servers",)),
+    ("cli", ("cli", "__main__")),
     ("plugin", ("plugin",)),
 ]
 
