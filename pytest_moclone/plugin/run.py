@@ -76,6 +76,7 @@ class MocloneRun:
         self._lease: Optional[RunLease] = None
         self._server: Optional[RunningServer] = None
         self._admin: Optional[Client] = None
+        self._cloner: Optional[Client] = None
         self._golden: Optional[Golden] = None
         self._registry: Optional[Registry] = None
         self._pool: Optional[ClonePool] = None
@@ -107,13 +108,22 @@ class MocloneRun:
                 self.server.url,
                 datadir=datadir,
                 connect_timeout=min(10.0, float(self.settings.timeout)),
-                read_timeout=float(self.settings.clone_timeout),
+                read_timeout=float(self.settings.timeout),
             )
             if self.server.kind == "url":
                 self.stats.server_description = (
                     f"{self._admin.connection.describe()} (from the URL)"
                 )
         return self._admin
+
+    @property
+    def cloner(self) -> Client:
+        """The connection that clones and builds the golden: bounded by --mo-clone-timeout."""
+        if self._cloner is None:
+            self._cloner = self.admin.connect_to(
+                None, read_timeout=float(self.settings.clone_timeout)
+            )
+        return self._cloner
 
     @property
     def registry(self) -> Registry:
@@ -183,7 +193,7 @@ class MocloneRun:
             )
         prefix = self.settings.prefix
         return build_claimed(
-            admin,
+            self.cloner,
             registry,
             f"{prefix}_golden_{self.run_id}",
             f"{prefix}_snap_{self.run_id}",
@@ -191,7 +201,7 @@ class MocloneRun:
         )
 
     def _shared_goldens(self) -> SharedGoldens:
-        return SharedGoldens(self.admin, self.registry, self.settings.prefix)
+        return SharedGoldens(self.cloner, self.registry, self.settings.prefix)
 
     def _fill(self, client: Client) -> None:
         load_sql_files(client, self.settings.golden_sql)
@@ -208,7 +218,7 @@ class MocloneRun:
     def janitor(self, name: str, client: Optional[Client] = None) -> CloneJanitor:
         """The life of clone ``name`` of the golden, recorded before it is made."""
         golden = self.golden
-        manager = (client or self.admin).clone
+        manager = (client or self.cloner).clone
         registry = self.registry
         return CloneJanitor(
             manager,
@@ -248,7 +258,9 @@ class MocloneRun:
             self._pool = ClonePool(
                 size=self.settings.pool,
                 workers=workers,
-                connect=lambda: self.admin.connect_to(None),
+                connect=lambda: self.admin.connect_to(
+                    None, read_timeout=float(self.settings.clone_timeout)
+                ),
                 make=lambda client: recycler.fresh(client, self.new_clone_name()),
                 recycle=recycler.recycle if self.settings.reset else None,
                 drop=lambda client, name: self.drop_clone(name, client),
@@ -304,9 +316,10 @@ class MocloneRun:
             if self.is_owner:
                 notes += self._drop_run_objects()
         finally:
-            if self._admin is not None:
-                self._admin.close()
-                self._admin = None
+            for client in (self._cloner, self._admin):
+                if client is not None:
+                    client.close()
+            self._cloner = self._admin = None
             if self._registry is not None:
                 self._registry.close()
                 self._registry = None
