@@ -51,7 +51,22 @@ def reap(admin: Client, registry: Registry) -> list[Entry]:
     alive = {lease.run for lease in leases if lease.alive}
     doomed = [e for e in entries if e.run not in alive and e.state != SHARED]
     dropped = drop_entries(admin, registry, doomed)
+    forget_vanished(admin, registry, [e for e in entries if e.state == SHARED])
     registry.forget_dead_leases(leases)
     users = registry.all_users()  # before the leases again, for the same reason
     registry.forget_uses_of(users - registry.alive_runs())
     return dropped
+
+
+def forget_vanished(admin: Client, registry: Registry, entries: Iterable[Entry]) -> None:
+    """Forget listed objects that are no longer on the server (dropped by hand)."""
+    entries = list(entries)
+    if not entries:
+        return
+    rows = admin.execute("SELECT schema_name FROM information_schema.schemata")
+    databases = {str(r[0]).lower() for r in rows}
+    snapshots = {s.name for s in admin.snapshots.list()}
+    for e in entries:
+        gone = e.name.lower() not in databases if e.kind == DATABASE else e.name not in snapshots
+        if gone:
+            registry.release(e.kind, e.name, run=e.run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,7 @@ class MocloneRun:
         self._cloner: Optional[Client] = None
         self._golden: Optional[Golden] = None
         self._registry: Optional[Registry] = None
+        self._registry_lock = threading.Lock()
         self._pool: Optional[ClonePool] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
@@ -127,7 +129,12 @@ class MocloneRun:
 
     @property
     def registry(self) -> Registry:
-        """This process's lease and claims in the server's registry (opened on first use)."""
+        """This process's lease and claims in the server's registry (opened on first use, by
+        whichever thread needs it first: the pool's threads claim too)."""
+        with self._registry_lock:
+            return self._open_registry()
+
+    def _open_registry(self) -> Registry:
         if self._registry is None:
             where = parse_url(self.server.url)
             timeout = float(self.settings.timeout)
