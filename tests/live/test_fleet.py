@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import Inner
 
 from pytest_moclone import Client
@@ -219,3 +221,20 @@ def pytest_moclone_setup_golden(client):
     assert len({c[c.index("the process") :] for c in causes}) == 1, out
     assert "(pid " in out and "xdist worker gw" in out
     assert inner.leftovers() == []  # its half-built golden went with the run
+
+
+@pytest.mark.skipif(
+    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
+    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
+)
+def test_a_private_servers_runs_leave_no_records_in_the_cache(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records live on the server: a private server's go with it, no file per port."""
+    monkeypatch.delenv("MOCLONE_URL")
+    inner.pytester.makepyfile(test_one="def test_a(mo_clone_db):\n    pass\n")
+    for _ in range(3):
+        inner.run("--mo-server=mariadb").assert_outcomes(passed=1)
+    cache = inner.pytester.path / ".moclone-cache"
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert files == [], files
