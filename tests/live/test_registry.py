@@ -18,6 +18,7 @@ from conftest import MakeName
 
 from pytest_moclone import Client
 from pytest_moclone.connection import Connection
+from pytest_moclone.errors import MocloneError
 from pytest_moclone.records import reap
 from pytest_moclone.registry import (
     CREATED,
@@ -31,6 +32,7 @@ from pytest_moclone.registry import (
 HOLDER = """
 import sys, time
 from pytest_moclone.connection import Connection
+from pytest_moclone.errors import MocloneError
 from pytest_moclone.registry import Registry
 host, port, user, password, run, name = sys.argv[1:7]
 registry = Registry(lambda: Connection(host, int(port), user, password), run, "main").open()
@@ -91,10 +93,21 @@ def test_a_name_is_claimed_once_and_released(registry: Registry, admin: Client) 
         other.close()
 
 
-def test_a_killed_run_is_dead_within_30_s(registry: Registry, admin: Client) -> None:
-    run = "k" + uuid.uuid4().hex[:9]
-    proc = _holder(admin, run)
+def test_a_killed_run_is_dead_within_30_s_and_only_its_claims_are_reaped(
+    registry: Registry, admin: Client, fresh_name: MakeName
+) -> None:
+    claimed, decoy, live = fresh_name("claimed"), fresh_name("decoy"), fresh_name("live")
+    for name in (claimed, decoy, live):
+        admin.execute(f"CREATE DATABASE {name}")
+    registry.claim(DATABASE, live)  # a live run's: never reaped
+    run, lock = "k" + uuid.uuid4().hex[:9], "lock_" + registry.run_id
+    proc = _holder(admin, run, name=claimed, lock=lock)  # claims `claimed`, holds `lock`
     assert _alive(registry, run)
+    with (
+        pytest.raises(MocloneError, match="waiting for the registry lock"),
+        registry.locked(lock, timeout=1, waiting=lambda holder: None),
+    ):
+        pass  # a live holder's lock: never reached
     started = time.monotonic()
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -104,6 +117,16 @@ def test_a_killed_run_is_dead_within_30_s(registry: Registry, admin: Client) -> 
         assert time.monotonic() - started < 30, "a killed run still alive after 30 s"
         time.sleep(0.5)
     assert time.monotonic() - started <= GRACE_SECONDS + 2
+    with registry.locked(lock, timeout=5, waiting=lambda holder: None):
+        pass  # a dead holder's lock is taken over at once
+    dropped = reap(admin, registry)
+    assert claimed in [e.name for e in dropped]
+    names = {
+        str(r[0]) for r in admin.execute("SELECT schema_name FROM information_schema.schemata")
+    }
+    assert claimed not in names and decoy in names and live in names
+    assert registry.entries(run=run) == []
+    admin.execute(f"CREATE DATABASE {claimed}")  # for fresh_name's own clean-up
 
 
 def test_a_paused_run_stays_alive(registry: Registry, admin: Client) -> None:
@@ -124,48 +147,6 @@ def test_a_paused_run_stays_alive(registry: Registry, admin: Client) -> None:
     finally:
         proc.kill()
         proc.wait(10)
-
-
-def test_a_dead_holders_lock_is_taken_over(registry: Registry, admin: Client) -> None:
-    lock = "lock_" + registry.run_id
-    proc = _holder(admin, "h" + uuid.uuid4().hex[:9], lock=lock)
-    try:
-        with (
-            pytest.raises(Exception, match="waiting for the registry lock"),
-            registry.locked(lock, timeout=1, waiting=lambda holder: None),
-        ):
-            pass  # a live holder: never reached
-    finally:
-        proc.kill()
-        proc.wait(10)
-    started = time.monotonic()
-    with registry.locked(lock, timeout=30, waiting=lambda holder: None):
-        assert time.monotonic() - started < 30
-
-
-def test_reap_drops_only_what_dead_runs_claimed(
-    registry: Registry, admin: Client, fresh_name: MakeName
-) -> None:
-    claimed, decoy, live = fresh_name("claimed"), fresh_name("decoy"), fresh_name("live")
-    for name in (claimed, decoy, live):
-        admin.execute(f"CREATE DATABASE {name}")
-    run = "d" + uuid.uuid4().hex[:9]
-    proc = _holder(admin, run, name=claimed)  # claims `claimed`, then is killed
-    proc.kill()
-    proc.wait(10)
-    registry.claim(DATABASE, live)  # a live run's: never reaped
-    deadline = time.monotonic() + 30
-    while _alive(registry, run):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    dropped = reap(admin, registry)
-    assert claimed in [e.name for e in dropped]
-    names = {
-        str(r[0]) for r in admin.execute("SELECT schema_name FROM information_schema.schemata")
-    }
-    assert claimed not in names and decoy in names and live in names
-    assert registry.entries(run=run) == []
-    admin.execute(f"CREATE DATABASE {claimed}")  # for fresh_name's own clean-up
 
 
 def test_a_run_whose_lease_was_reaped_stops_with_a_clear_message(
