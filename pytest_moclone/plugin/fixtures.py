@@ -12,6 +12,7 @@ from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
 from ..recycle import FRESH, Ready
+from ..registry import LeaseLost
 from ..servers import RunningServer
 from .run import MocloneRun
 
@@ -49,6 +50,9 @@ def guarded(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[None]:
         message = run.server_gone(exc)
         request.session.shouldstop = message
         pytest.fail(message, pytrace=False)
+    except LeaseLost as exc:  # its databases may be gone: stop rather than use them
+        run.failure = request.session.shouldstop = f"moclone: {exc}"
+        pytest.fail(run.failure, pytrace=False)
     except MocloneError as exc:
         pytest.fail(f"moclone: {exc}", pytrace=False)
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import MakeName
+from conftest import Inner, MakeName
 
 from pytest_moclone import Client
 from pytest_moclone.connection import Connection
@@ -161,3 +161,52 @@ def test_a_run_whose_lease_was_reaped_stops_with_a_clear_message(
         registry.renew()
     with pytest.raises(LeaseLost):
         registry.claim(DATABASE, registry.run_id + "_late")
+
+
+@pytest.mark.mariadb_only(reason="creates a MySQL user without rights (MatrixOne's roles differ)")
+def test_a_user_that_may_not_write_the_registry_gets_one_clear_line(
+    inner: Inner, admin: Client
+) -> None:
+    user = "mcro" + uuid.uuid4().hex[:6]
+    for host in ("%", "localhost"):
+        admin.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY 'pw9secret'")
+    try:
+        inner.pytester.makepyfile(test_one="def test_a(mo_clone_db):\n    pass\n")
+        url = f"mysql://{user}:pw9secret@{admin.host}:{admin.port}/"
+        result = inner.run(f"--mo-url={url}")
+        out = result.stdout.str() + result.stderr.str()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+        result.stderr.fnmatch_lines(
+            ["ERROR: moclone: cannot keep the plugin's registry (database __moclone_registry)*"]
+        )
+        assert "pw9secret" not in out and "Traceback" not in out
+    finally:
+        for host in ("%", "localhost"):
+            admin.execute(f"DROP USER '{user}'@'{host}'")
+
+
+REAPED_RUN = """
+import time
+import pymysql
+
+def test_its_lease_is_reaped(mo_clone_db, mo_client):
+    run = mo_clone_db.database.split("_")[1]
+    mo_client.execute("DELETE FROM `__moclone_registry`.`leases` WHERE `run_id` = %s", (run,))
+    time.sleep(7)  # the heartbeat (every 5 s) finds its lease gone
+
+def test_needs_a_new_database(mo_clone_db):
+    pass
+
+def test_never_runs(mo_clone_db):
+    pass
+"""
+
+
+def test_a_run_that_finds_its_lease_reaped_stops_with_one_line(inner: Inner) -> None:
+    inner.pytester.makepyfile(test_reaped=REAPED_RUN)
+    result = inner.run("--mo-pool=0", "-p", "no:randomly")
+    out = result.stdout.str()
+    result.assert_outcomes(passed=1, errors=1)
+    assert "lost its lease" in out and "so it stops here" in out, out
+    assert "test_never_runs" not in out.split("short test summary")[0].split("[100%]")[0]
+    assert "INTERNALERROR" not in out
