@@ -22,7 +22,7 @@ from .client import Client
 from .connection import Connection, mask_url, parse_url
 from .errors import MocloneError
 from .leases import cache_root, run_is_alive
-from .records import dead_entries, drop_entries
+from .records import dead_entries, reap
 from .registry import REGISTRY_DB, SHARED, Entry, Lease, Registry
 from .servers.pids import reap_orphan_servers
 
@@ -98,11 +98,9 @@ def cmd_reap(url: str, dry_run: bool, out: TextIO) -> int:
         if registry is None:
             print(f"nothing to reap on {mask_url(url)} (no registry)", file=out)
             return 0
-        doomed = dead_entries(registry)
         verb = "would drop" if dry_run else "dropped"
-        if not dry_run:
-            doomed = drop_entries(client, registry, doomed)
-            registry.forget_dead_leases(registry.leases())
+        # the plugin's own reaper: it also forgets dead leases and uses, and vanished goldens
+        doomed = dead_entries(registry) if dry_run else reap(client, registry)
         for e in doomed:
             print(f"{verb} {e.kind} {e.name} (run {e.run}, dead)", file=out)
         print(f"{verb} {len(doomed)} objects of dead runs on {mask_url(url)}", file=out)
