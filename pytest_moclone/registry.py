@@ -1,21 +1,19 @@
 """Who owns what on a server, kept on that server: the plugin's registry database.
 
 Every database and snapshot the plugin makes is claimed here *before* it is created (a row keyed
-by kind and name, so two runs can never claim one name), marked created after, and forgotten once
-dropped. A ``CREATE`` the server refuses (the name exists) removes its claim, so a run never
-claims another's object. Each process of a run holds a *lease* here: its own open registry
-connection (its id in the server's process list) and a heartbeat renewed every few seconds.
+by kind and name: two runs never claim one name), marked created after, forgotten once dropped;
+a ``CREATE`` the server refuses removes its claim. Each process of a run holds a *lease*: its own
+open registry connection (its id and address in the server's process list; the address tells a
+reused id after a server restart) and a heartbeat renewed every few seconds.
 
 A lease is dead when its heartbeat is older than :data:`GRACE_SECONDS` and its connection is gone
-from the process list (a killed process: the server closes its connection at once), or when its
-heartbeat is older than :data:`EXPIRY_SECONDS` whatever the process list says (a machine that
-vanished without closing its connections). A paused process (a laptop lid, a debugger) keeps its
-connection open and is not dead until the expiry. A run is alive while any of its leases is; only
-objects of dead runs are ever reaped (records.py), and only those the registry lists.
+(a killed process: the server closes it at once), or older than :data:`EXPIRY_SECONDS` whatever
+the process list says (a vanished machine). A paused process keeps its connection: alive until
+the expiry. A run is alive while any of its leases is (docs/fleet.md has the why).
 
-MatrixOne 3.0.18 has no ``GET_LOCK``: locks are rows with a primary key (a duplicate is 1062),
-held by a lease. ``runs`` is reserved there and ``utc_timestamp(6)`` fails: every identifier is
-quoted, times are the server's ``now(6)`` (one clock for every machine).
+MatrixOne 3.0.18 has no ``GET_LOCK``: locks are rows with a primary key (a duplicate is 1062).
+``runs`` is reserved there and ``utc_timestamp(6)`` fails: every identifier is quoted, times are
+the server's ``now(6)`` (one clock for every machine).
 """
 
 from __future__ import annotations
@@ -52,6 +50,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS `{db}`.`leases` ("
     "`run_id` VARCHAR(64) NOT NULL, `process` VARCHAR(64) NOT NULL, "
     "`machine` VARCHAR(255) NOT NULL, `pid` BIGINT NOT NULL, `conn_id` BIGINT NOT NULL, "
+    "`client_host` VARCHAR(255) NOT NULL, "
     "`started` DATETIME(6) NOT NULL, "
     "`heartbeat` DATETIME(6) NOT NULL, PRIMARY KEY (`run_id`, `process`))",
     "CREATE TABLE IF NOT EXISTS `{db}`.`objects` ("
@@ -101,10 +100,6 @@ def lease_alive(age: float, connected: bool) -> bool:
     if age >= EXPIRY_SECONDS:
         return False
     return connected or age < GRACE_SECONDS
-
-
-def machine_name() -> str:
-    return socket.gethostname()[:255]
 
 
 class Registry:
@@ -161,11 +156,12 @@ class Registry:
             self.ensure_schema()
             conn = self._connection()
             conn_id = int(conn.execute("SELECT connection_id()")[0][0])
+            host = next((h for i, h in self._connections() if i == conn_id), "")
             self._run(
                 "INSERT INTO `{db}`.`leases` (`run_id`, `process`, `machine`, `pid`, `conn_id`, "
-                "`started`, `heartbeat`) VALUES (%s, %s, %s, %s, %s, "
+                "`client_host`, `started`, `heartbeat`) VALUES (%s, %s, %s, %s, %s, %s, "
                 "now(6), now(6))",
-                (self.run_id, self.process, machine_name(), os.getpid(), conn_id),
+                (self.run_id, self.process, socket.gethostname()[:255], os.getpid(), conn_id, host),
             )
             self.conn_id = conn_id
         if heartbeat:
@@ -234,22 +230,24 @@ class Registry:
                 self.conn_id = None
 
     # -- liveness ---------------------------------------------------------------------------
-    def _connections(self) -> set[int]:
-        column = "conn_id" if self.matrixone else "ID"
-        rows = self._run(f"SELECT `{column}` FROM information_schema.processlist")
-        return {int(r[0]) for r in rows if r[0] is not None}
+    def _connections(self) -> set[tuple[int, str]]:
+        """(id, client address) of every connection the server lists."""
+        columns = "`conn_id`, `client_host`" if self.matrixone else "`ID`, `HOST`"
+        rows = self._run(f"SELECT {columns} FROM information_schema.processlist")
+        return {(int(r[0]), str(r[1] or "")) for r in rows if r[0] is not None}
 
     def leases(self) -> list[Lease]:
         with self._lock:
             rows = self._run(
-                "SELECT `run_id`, `process`, `machine`, `pid`, `conn_id`, `started`, "
-                "`heartbeat`, now(6) FROM `{db}`.`leases`"
+                "SELECT `run_id`, `process`, `machine`, `pid`, `conn_id`, `client_host`, "
+                "`started`, `heartbeat`, now(6) FROM `{db}`.`leases`"
             )
             connected = self._connections()
+        ids = {i for i, _ in connected}
         found = []
-        for run, process, machine, pid, conn_id, started, beat, now in rows:
+        for run, process, machine, pid, conn_id, host, started, beat, now in rows:
             age = (now - beat).total_seconds()
-            on = int(conn_id) in connected
+            on = (int(conn_id), str(host)) in connected if host else int(conn_id) in ids
             found.append(
                 Lease(
                     str(run),

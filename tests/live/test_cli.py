@@ -48,7 +48,7 @@ def test_list_and_reap_by_the_plugins_rules(
     admin.execute(f"CREATE DATABASE {left}")
     admin.execute(f"CREATE DATABASE {decoy}")  # named like ours, never claimed
     run = _dead_run_with(admin, left)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # KILL takes effect when the server thread wakes
     while True:
         listed = _cli("list", "--url", server_url)
         assert listed.returncode == 0, listed.stderr
