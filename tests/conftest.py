@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,6 +130,7 @@ def on_matrixone(client: Client) -> bool:
 
 GOLDEN_CONFTEST = """
 import os
+import shutil
 
 def pytest_moclone_setup_golden(client):
     with open(os.path.join(os.path.dirname(__file__), "golden_builds.txt"), "a") as out:
@@ -271,3 +273,10 @@ def wait_until_dead(admin: Client, pid: int, within: float = 30.0) -> float:
             time.sleep(0.5)
     finally:
         registry.close()
+
+
+#: For tests that start a private MariaDB of their own (to freeze or to fill with runs).
+needs_mariadb_binaries = pytest.mark.skipif(
+    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
+    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Inner
+from conftest import Inner, needs_mariadb_binaries
 
 from pytest_moclone import Client
 from pytest_moclone.connection import Connection
@@ -223,10 +222,7 @@ def pytest_moclone_setup_golden(client):
     assert inner.leftovers() == []  # its half-built golden went with the run
 
 
-@pytest.mark.skipif(
-    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
-    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
-)
+@needs_mariadb_binaries
 def test_a_private_servers_runs_leave_no_records_in_the_cache(
     inner: Inner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

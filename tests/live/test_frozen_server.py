@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import time
 
 import pytest
-from conftest import Inner
+from conftest import Inner, needs_mariadb_binaries
 
 FREEZER = """
 import os, signal, time
@@ -25,10 +24,7 @@ def test_would_need_the_server(mo_clone_db):
 """
 
 
-@pytest.mark.skipif(
-    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
-    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
-)
+@needs_mariadb_binaries
 def test_a_frozen_server_fails_the_run_clearly_within_the_timeout(
     inner: Inner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
