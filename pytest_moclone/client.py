@@ -110,9 +110,12 @@ class Client:
             auth += ":" + urlquote(self.password, safe="")
         return f"{scheme}://{auth}@{self.host}:{self.port}/{database or ''}"
 
-    def connect_to(self, database: Optional[str]) -> Client:
+    def connect_to(
+        self, database: Optional[str], *, read_timeout: Union[float, str, None] = "same"
+    ) -> Client:
         """A new client on the same server, connected to ``database`` (sharing the dialect,
-        whose caches of frozen snapshots then serve both)."""
+        whose caches of frozen snapshots then serve both); ``read_timeout`` as this one's
+        unless given (clones of a huge golden may need longer than a query)."""
         c = self.connection
         return Client(
             c.host,
@@ -121,7 +124,7 @@ class Client:
             c.password,
             database,
             connect_timeout=c.connect_timeout,
-            read_timeout=c.read_timeout,
+            read_timeout=c.read_timeout if isinstance(read_timeout, str) else read_timeout,
             datadir=c.datadir,
             dialect=self.dialect,
         )

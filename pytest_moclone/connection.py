@@ -37,8 +37,9 @@ _CONNECTION_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
 DEADLOCK_ERRNOS = frozenset({1213, 20701})
 _DDL_TRIES = 5
 #: Seconds a statement may take before the connection gives up on the server: a frozen server
-#: then fails the statement with one clear message instead of hanging the run.
-DEFAULT_READ_TIMEOUT = 600.0
+#: then fails the statement with one clear message instead of hanging the run. The plugin sets
+#: its own (``--mo-timeout``, 60 s; ``--mo-clone-timeout`` for clones and the golden's build).
+DEFAULT_READ_TIMEOUT = 300.0
 
 
 class Executor(Protocol):
@@ -124,7 +125,7 @@ class Connection:
 
     def _connect(self) -> pymysql.connections.Connection[Any]:
         try:
-            return pymysql.connect(
+            conn = pymysql.connect(
                 host=self.host,
                 port=self.port,
                 user=self.user,
@@ -133,20 +134,26 @@ class Connection:
                 autocommit=True,
                 charset="utf8mb4",
                 connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
-                write_timeout=self.read_timeout,
+                # the handshake is part of connecting: a frozen server fails it in this bound
+                read_timeout=self.connect_timeout,
+                write_timeout=self.connect_timeout,
                 client_flag=CLIENT.MULTI_STATEMENTS,
                 # PyMySQL's default tries TLS without verifying the server, which protects
                 # nothing on a loopback address and costs every connection ~25 ms of client
                 # set-up (a new SSL context): a test that connects once pays it once per test.
                 ssl_disabled=is_loopback(self.host),
             )
+            # then the statements' bound (PyMySQL reads these before every packet)
+            conn._read_timeout = self.read_timeout  # type: ignore[attr-defined]
+            conn._write_timeout = self.read_timeout  # type: ignore[attr-defined]
+            return conn
         except pymysql.err.MySQLError as exc:
             code, text = server_error(exc)
             if is_connection_error(exc) or code is None:
+                frozen = "timed out" in str(text or exc)
                 raise ServerConnectionError(
                     f"cannot connect to {self.host}:{self.port} as {self.user!r}: {text or exc} "
-                    "(is the server running?)",
+                    + ("(is the server frozen or overloaded?)" if frozen else "(is it running?)"),
                     server_code=code,
                     server_message=text,
                 ) from exc
@@ -252,6 +259,13 @@ class Connection:
     def translate(self, exc: BaseException, sql: str) -> MocloneError:
         """A PyMySQL error as ours; a lost connection becomes one clear ServerConnectionError."""
         code, text = server_error(exc)
+        if is_connection_error(exc) and "timed out" in str(text or exc):
+            return ServerConnectionError(
+                f"{self.describe()} did not answer within {self.read_timeout or 0:.0f} s "
+                f"(is the server frozen or overloaded?): {text or exc!r}",
+                server_code=code,
+                server_message=text,
+            )
         if is_connection_error(exc):
             return ServerConnectionError(
                 f"lost the connection to {self.describe()} (did the server stop?): {text or exc!r}",

@@ -32,8 +32,8 @@ class Cloner(Protocol):
     def drop(self, database: str) -> None: ...
 
 
-#: Called with a database's name before it is created (an ownership record, written first so a
-#: kill cannot lose it), and after it is dropped or its creation failed.
+#: Called with a database's name before it is created (an ownership claim, written first so a
+#: kill cannot lose it), after it was made, and after it is dropped or its creation was refused.
 Claim = Callable[[str], None]
 
 
@@ -54,6 +54,7 @@ class CloneJanitor:
         branch: bool = False,
         claim: Claim = _nothing,
         release: Claim = _nothing,
+        made: Claim = _nothing,
     ) -> None:
         self.manager = manager
         self.name = name
@@ -62,6 +63,7 @@ class CloneJanitor:
         self.branch = branch
         self._claim = claim
         self._release = release
+        self._made = made
         self.seconds: Optional[float] = None  # how long making it took
 
     def create(self) -> float:
@@ -83,6 +85,7 @@ class CloneJanitor:
             self._release(self.name)
             raise
         self.seconds = time.perf_counter() - started
+        self._made(self.name)
         return self.seconds
 
     def drop(self) -> None:

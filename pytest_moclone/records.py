@@ -1,110 +1,72 @@
-"""What each run created on a server, kept where a killed run cannot lose it.
+"""Dropping what the registry (registry.py) proves the plugin created, and only that.
 
-One append-only file per server in the per-user cache folder (never on the server under test).
-A name is written *before* the object is created, so a run killed at any point has recorded it.
-The next run drops what belongs to runs whose lease is free (dead), and only that: a database or
-snapshot is dropped only if its name is in these records, whatever its name looks like.
+The registry on the server lists every database and snapshot the plugin claimed, by run. The
+reaper drops an object only if the registry lists it *and* no lease of its run is alive; a
+database named like ours that the registry does not list is never touched, whatever its name.
+Reused goldens (state ``shared``) belong to no run: reuse decides when they go.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-
-from filelock import FileLock
+from collections.abc import Iterable
 
 from .client import Client
 from .errors import MocloneError
-
-DATABASE = "database"
-SNAPSHOT = "snapshot"
-#: Records of reused goldens (--mo-reuse) belong to no run; reuse.py decides when they go.
-REUSE_RUN = "reuse_"
+from .registry import DATABASE, SHARED, SNAPSHOT, Entry, Registry
 
 
-@dataclass(frozen=True)
-class Record:
-    run: str
-    kind: str  # DATABASE or SNAPSHOT
-    name: str
-
-
-def server_key(host: str, port: int) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{host}_{port}")
-
-
-class Records:
-    def __init__(self, root: Path, key: str) -> None:
-        folder = root / "records"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{key}.jsonl"
-        self._lock = FileLock(str(self.path) + ".lock")
-
-    def add(self, run: str, kind: str, name: str) -> None:
-        line = json.dumps({"run": run, "kind": kind, "name": name, "at": time.time()})
-        with self._lock, self.path.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-    def entries(self) -> list[Record]:
-        if not self.path.exists():
-            return []
-        found = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                item = json.loads(line)
-                found.append(Record(str(item["run"]), str(item["kind"]), str(item["name"])))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a kill: it names nothing we can prove
-        return found
-
-    def forget(self, records: Iterable[Record]) -> None:
-        gone = set(records)
-        if not gone:
-            return
-        with self._lock:
-            keep = [r for r in self.entries() if r not in gone]
-            text = "".join(
-                json.dumps({"run": r.run, "kind": r.kind, "name": r.name}) + "\n" for r in keep
-            )
-            self.path.write_text(text, encoding="utf-8")
-
-    def forget_name(self, run: str, kind: str, name: str) -> None:
-        self.forget([Record(run, kind, name)])
-
-    def of_run(self, run: str) -> list[Record]:
-        return [r for r in self.entries() if r.run == run]
-
-    def reap(self, admin: Client, current_run: str, alive: Callable[[str], bool]) -> list[Record]:
-        """Drop what dead runs left behind on this server; return what was dropped."""
-        dead = [
-            r
-            for r in self.entries()
-            if r.run != current_run and not r.run.startswith(REUSE_RUN) and not alive(r.run)
-        ]
-        dropped = drop_recorded(admin, dead)
-        self.forget(dead)
-        return dropped
-
-
-def drop_recorded(admin: Client, records: Iterable[Record]) -> list[Record]:
-    """Drop recorded snapshots, then databases (an emulated snapshot is a database of its own)."""
+def drop_entries(admin: Client, registry: Registry, entries: Iterable[Entry]) -> list[Entry]:
+    """Drop the listed snapshots, then databases (an emulated snapshot is a database of its
+    own), forgetting each row once its object is gone; return what was dropped."""
     rows = admin.execute("SELECT schema_name FROM information_schema.schemata")
-    existing = {str(r[0]) for r in rows}
+    existing = {str(r[0]).lower() for r in rows}
     dropped = []
-    ordered = sorted(records, key=lambda r: r.kind != SNAPSHOT)
-    for record in ordered:
+    for entry in sorted(entries, key=lambda e: e.kind != SNAPSHOT):
         try:
-            if record.kind == SNAPSHOT:
-                if admin.snapshots.drop(record.name, if_exists=True):
-                    dropped.append(record)
-            elif record.name in existing:
-                admin.clone.drop(record.name)
-                dropped.append(record)
+            if entry.kind == SNAPSHOT:
+                if admin.snapshots.drop(entry.name, if_exists=True):
+                    dropped.append(entry)
+            elif entry.kind == DATABASE and entry.name.lower() in existing:
+                admin.clone.drop(entry.name)
+                dropped.append(entry)
         except MocloneError as exc:
-            if getattr(exc, "server_code", None) is None:
+            if exc.server_code is None and "does not exist" not in str(exc):
                 raise  # the server is gone: the caller says so once
+            continue  # busy or refused: the row stays, a later reaper tries again
+        registry.release(entry.kind, entry.name, run=entry.run)
     return dropped
+
+
+def dead_entries(registry: Registry, *, include_shared: bool = False) -> list[Entry]:
+    """What the registry lists for runs none of whose leases is alive."""
+    entries = registry.entries()  # before the leases: a claim's lease is older than it
+    alive = registry.alive_runs()
+    return [e for e in entries if e.run not in alive and (include_shared or e.state != SHARED)]
+
+
+def reap(admin: Client, registry: Registry) -> list[Entry]:
+    """Drop what dead runs left on this server, then forget their leases and uses."""
+    entries = registry.entries()  # before the leases: a claim's lease is older than it
+    leases = registry.leases()
+    alive = {lease.run for lease in leases if lease.alive}
+    doomed = [e for e in entries if e.run not in alive and e.state != SHARED]
+    dropped = drop_entries(admin, registry, doomed)
+    forget_vanished(admin, registry, [e for e in entries if e.state == SHARED])
+    registry.forget_dead_leases(leases)
+    users = registry.all_users()  # before the leases again, for the same reason
+    registry.forget_uses_of(users - registry.alive_runs())
+    return dropped
+
+
+def forget_vanished(admin: Client, registry: Registry, entries: Iterable[Entry]) -> None:
+    """Forget listed objects that are no longer on the server (dropped by hand)."""
+    entries = list(entries)
+    if not entries:
+        return
+    rows = admin.execute("SELECT schema_name FROM information_schema.schemata")
+    databases = {str(r[0]).lower() for r in rows}
+    snapshots = {s.name for s in admin.snapshots.list()}
+    for e in entries:
+        gone = e.name.lower() not in databases if e.kind == DATABASE else e.name not in snapshots
+        if gone:
+            registry.release(e.kind, e.name, run=e.run)

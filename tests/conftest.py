@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +130,7 @@ def on_matrixone(client: Client) -> bool:
 
 GOLDEN_CONFTEST = """
 import os
+import shutil
 
 def pytest_moclone_setup_golden(client):
     with open(os.path.join(os.path.dirname(__file__), "golden_builds.txt"), "a") as out:
@@ -249,3 +252,31 @@ def snapshot_name(admin: Client) -> Iterator[MakeName]:
     yield make
     for name in made:
         admin.snapshots.drop(name, if_exists=True)
+
+
+def wait_until_dead(admin: Client, pid: int, within: float = 30.0) -> float:
+    """Seconds until the registry says the run whose main process was ``pid`` is dead (its
+    leases are the ones another machine would judge); fails after ``within`` seconds."""
+    from pytest_moclone.connection import Connection
+    from pytest_moclone.registry import Registry
+
+    c = admin.connection
+    registry = Registry(lambda: Connection(c.host, c.port, c.user, c.password), "probe", "test")
+    started = time.monotonic()
+    try:
+        runs = {lease.run for lease in registry.leases() if lease.pid == pid}
+        while True:
+            alive = {lease.run for lease in registry.leases() if lease.alive} & runs
+            if not alive:
+                return time.monotonic() - started
+            assert time.monotonic() - started < within, f"run {runs} still alive after {within} s"
+            time.sleep(0.5)
+    finally:
+        registry.close()
+
+
+#: For tests that start a private MariaDB of their own (to freeze or to fill with runs).
+needs_mariadb_binaries = pytest.mark.skipif(
+    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
+    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
+)

@@ -13,6 +13,7 @@ from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import GoldenSetupError
 from ..leases import new_run_id
+from ..registry import LeaseLost
 from . import hookspecs
 from .fixtures import (
     CLONE_KEY,
@@ -184,8 +185,11 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     run = run_of(item.config)
-    if call.excinfo is not None and _said_lost_server(item, run, call.excinfo.value):
+    lost = call.excinfo.value if call.excinfo is not None else None
+    if lost is not None and _said_lost_server(item, run, lost):
         report.longrepr = run.failure  # one line, not PyMySQL's traceback
+    elif isinstance(lost, LeaseLost):  # its databases may be gone: stop rather than use them
+        item.session.shouldstop = run.failure = f"moclone: {lost}"
     if report.when != "call" or not report.failed:
         return
     clone = item.stash.get(CLONE_KEY, None)

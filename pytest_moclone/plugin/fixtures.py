@@ -15,6 +15,7 @@ from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import Golden
 from ..recycle import FRESH, Ready
+from ..registry import LeaseLost
 from ..servers import RunningServer
 from .loss import lost_line
 from .run import MocloneRun
@@ -59,6 +60,10 @@ def guarded(request: pytest.FixtureRequest, run: MocloneRun) -> Iterator[None]:
     except ServerConnectionError as exc:
         if run.failure is None:
             run.failure = lost_line(run.server, exc)
+        request.session.shouldfail = run.failure
+        _fail(run.failure)
+    except LeaseLost as exc:  # its databases may be gone: stop rather than use them
+        run.failure = f"moclone: {exc}"
         request.session.shouldfail = run.failure
         _fail(run.failure)
     except MocloneError as exc:

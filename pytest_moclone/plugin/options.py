@@ -78,6 +78,8 @@ OPTIONS = (
         kind="int",
         default=180,
     ),
+    Option("mo_timeout", "seconds a statement may wait for the server.", kind="int", default=60),
+    Option("mo_clone_timeout", "seconds a clone or build may take.", kind="int", default=300),
     Option(
         "mo_reuse",
         "keep the golden (and a private server's data) for the next run.",
@@ -120,12 +122,7 @@ OPTIONS = (
         kind="bool",
         default=False,
     ),
-    Option(
-        "mo_diff_rows",
-        "rows of each kind shown per table in a failed test's diff.",
-        kind="int",
-        default=5,
-    ),
+    Option("mo_diff_rows", "rows of each kind shown per table in a diff.", kind="int", default=5),
 )
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -150,6 +147,8 @@ class Settings:
     file_copy: bool
     diff_branches: bool
     diff_rows: int
+    timeout: int = 60
+    clone_timeout: int = 300
     #: where each value came from: "cli", "env MOCLONE_URL", "ini", or "default"
     sources: dict[str, str] = field(default_factory=dict)
     #: the project (pytest's rootdir): whose reused goldens are whose (reuse.py)
@@ -250,6 +249,11 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
             raise pytest.UsageError(
                 f"{_where(sources[name], name)}: {values[name]} is negative; give 0 or more"
             )
+    for name in ("mo_timeout", "mo_clone_timeout"):
+        if values[name] < 1:
+            raise pytest.UsageError(
+                f"{_where(sources[name], name)}: {values[name]} s is too short; give 1 or more"
+            )
     golden_sql = _golden_sql_paths(config, values["mo_golden_sql"], sources["mo_golden_sql"])
     _check_server_settings(config, values, sources)
     if values["mo_snapshot"] is not None:
@@ -279,6 +283,8 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         file_copy=values["mo_file_copy"],
         diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],
+        timeout=values["mo_timeout"],
+        clone_timeout=values["mo_clone_timeout"],
         sources=sources,
         rootdir=Path(str(config.rootpath)),
     )

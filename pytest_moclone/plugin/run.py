@@ -12,25 +12,28 @@ from __future__ import annotations
 import itertools
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
 from ..client import Client
-from ..connection import parse_url
+from ..connection import Connection, parse_url
 from ..diff import DatabaseDiff
-from ..errors import MocloneError, ServerConnectionError
-from ..golden import Golden, build_golden, load_sql_files, user_snapshot
+from ..errors import MocloneError, QueryError
+from ..golden import Golden, load_sql_files, user_snapshot
 from ..janitor import CloneJanitor
 from ..leases import RunLease, cache_root, run_is_alive
 from ..pool import ClonePool
-from ..records import DATABASE, Records, drop_recorded, server_key
+from ..records import drop_entries, reap
 from ..recycle import FRESH, Ready, Recycler
+from ..registry import DATABASE, REGISTRY_DB, SHARED, Registry
 from ..servers import RunningServer
+from .goldens import SharedGoldens, build_claimed
 from .kept import forget_kept, kept_runs
 from .options import Settings
-from .reuse import ReusedGoldens, fingerprint
+from .reuse import fingerprint
 from .server import RunServer
 from .shared import made_once, read_made
 from .stats import Stats
@@ -81,8 +84,10 @@ class MocloneRun:
         self._lease: Optional[RunLease] = None
         self._server: Optional[RunningServer] = None
         self._admin: Optional[Client] = None
+        self._cloner: Optional[Client] = None
         self._golden: Optional[Golden] = None
-        self._records: Optional[Records] = None
+        self._registry: Optional[Registry] = None
+        self._registry_lock = threading.Lock()
         self._pool: Optional[ClonePool] = None
         self._rollback_hides: Optional[bool] = None
         self._counter = itertools.count(1)
@@ -110,7 +115,12 @@ class MocloneRun:
     def admin(self) -> Client:
         if self._admin is None:
             datadir = self.server.own_datadir if self.settings.file_copy else None
-            self._admin = Client.from_url(self.server.url, datadir=datadir)
+            self._admin = Client.from_url(
+                self.server.url,
+                datadir=datadir,
+                connect_timeout=min(10.0, float(self.settings.timeout)),
+                read_timeout=float(self.settings.timeout),
+            )
             if self.server.kind == "url":
                 self.stats.server_description = (
                     f"{self._admin.connection.describe()} (from the URL)"
@@ -118,56 +128,102 @@ class MocloneRun:
         return self._admin
 
     @property
-    def records(self) -> Records:
-        if self._records is None:
-            server = self.server
-            if server.data_dir is not None:  # a kept server: its port changes from run to run
-                key = f"private-{server.data_dir.name}"
-            else:
-                where = parse_url(server.url)
-                key = server_key(where["host"], where["port"])
-            self._records = Records(self.cache, key)
-        return self._records
+    def cloner(self) -> Client:
+        """The connection that clones and builds the golden: bounded by --mo-clone-timeout."""
+        if self._cloner is None:
+            self._cloner = self.admin.connect_to(
+                None, read_timeout=float(self.settings.clone_timeout)
+            )
+        return self._cloner
+
+    @property
+    def registry(self) -> Registry:
+        """This process's lease and claims in the server's registry (opened on first use, by
+        whichever thread needs it first: the pool's threads claim too)."""
+        with self._registry_lock:
+            return self._open_registry()
+
+    def _open_registry(self) -> Registry:
+        if self._registry is None:
+            where = parse_url(self.server.url)
+            timeout = float(self.settings.timeout)
+
+            def connect() -> Connection:
+                return Connection(
+                    where["host"],
+                    where["port"],
+                    where["user"],
+                    where["password"],
+                    connect_timeout=min(10.0, timeout),
+                    read_timeout=timeout,
+                )
+
+            registry = Registry(connect, self.run_id, self.worker)
+            try:
+                registry.open()
+            except QueryError as exc:
+                registry.close()
+                raise MocloneError(
+                    f"cannot keep the plugin's registry (database {REGISTRY_DB}) on "
+                    f"{self.server.masked_url}: ({exc.server_code}) {exc.server_message}; the "
+                    "plugin records there what it creates, so its user needs the right to "
+                    f"create {REGISTRY_DB} and write to it",
+                    server_code=exc.server_code,
+                    server_message=exc.server_message,
+                ) from exc
+            self._registry = registry
+        return self._registry
 
     # -- golden -----------------------------------------------------------------------------
     @property
     def golden(self) -> Golden:
         if self._golden is None:
             self._golden = made_once(
-                self.shared_dir, GOLDEN, self._obtain_golden, Golden.to_json, Golden.from_json
+                self.shared_dir,
+                GOLDEN,
+                self._obtain_golden,
+                Golden.to_json,
+                Golden.from_json,
+                who=f"xdist worker {self.worker}" if self.worker != "main" else "main process",
             )
             self.stats.golden_seconds = self._golden.build_seconds
             if self._golden.build_seconds is None and self._golden.fingerprint is not None:
-                self.stats.golden_reused = self._reused().built(self._golden)
+                self.stats.golden_reused = self._shared_goldens().built(self._golden)
         return self._golden
 
     def _obtain_golden(self) -> Golden:
         admin = self.admin
-        reaped = self.records.reap(admin, self.run_id, self.alive)
+        registry = self.registry
+        reaped = reap(admin, registry)
         kept = kept_runs(self.cache)  # runs that kept databases on purpose (--mo-keep-failed)
-        self.stats.reaped += [r.name for r in reaped if r.run not in kept]
-        self.stats.dropped_kept += [r.name for r in reaped if r.run in kept]
-        forget_kept(self.cache, {r.run for r in reaped} & kept)
+        self.stats.reaped += [e.name for e in reaped if e.run not in kept]
+        self.stats.dropped_kept += [e.name for e in reaped if e.run in kept]
+        forget_kept(self.cache, {e.run for e in reaped} & kept)
         if self.settings.snapshot is not None:
             return user_snapshot(admin, self.settings.snapshot)
         if self.settings.reuse:
             fp = fingerprint(
                 self.settings.golden_sql, self.golden_sources(), admin.info.version_string
             )
-            return self._reused().obtain(
-                admin, fp, self.run_id, self._fill, rebuild=self.settings.rebuild, alive=self.alive
+            return self._shared_goldens().obtain(
+                fp,
+                self._fill,
+                rebuild=self.settings.rebuild,
+                waiting=lambda holder: log.warning(
+                    "moclone: waiting for %s to finish building the golden", holder
+                ),
             )
         prefix = self.settings.prefix
-        return build_golden(
-            admin,
+        return build_claimed(
+            self.cloner,
+            registry,
             f"{prefix}_golden_{self.run_id}",
             f"{prefix}_snap_{self.run_id}",
             self._fill,
-            lambda kind, name: self.records.add(self.run_id, kind, name),
         )
 
-    def _reused(self) -> ReusedGoldens:
-        return ReusedGoldens(self.cache, self.records, self.settings.prefix, self.settings.rootdir)
+    def _shared_goldens(self) -> SharedGoldens:
+        return SharedGoldens(self.cloner, self.registry, self.settings.prefix)
 
     def _fill(self, client: Client) -> None:
         load_sql_files(client, self.settings.golden_sql)
@@ -184,8 +240,8 @@ class MocloneRun:
     def janitor(self, name: str, client: Optional[Client] = None) -> CloneJanitor:
         """The life of clone ``name`` of the golden, recorded before it is made."""
         golden = self.golden
-        manager = (client or self.admin).clone
-        records = self.records
+        manager = (client or self.cloner).clone
+        registry = self.registry
         return CloneJanitor(
             manager,
             name,
@@ -194,8 +250,9 @@ class MocloneRun:
             # Lineage makes MatrixOne's DIFF (the diff of a failure, and the change signal of a
             # recycled database) cost what changed, not the table's size.
             branch=manager.lineage_diff and (self.settings.diff_branches or self.settings.reset),
-            claim=lambda n: records.add(self.run_id, DATABASE, n),
-            release=lambda n: records.forget_name(self.run_id, DATABASE, n),
+            claim=lambda n: registry.claim(DATABASE, n),
+            made=lambda n: registry.mark(DATABASE, n),
+            release=lambda n: registry.release(DATABASE, n),
         )
 
     def make_clone(self, name: str, client: Optional[Client] = None) -> float:
@@ -223,7 +280,9 @@ class MocloneRun:
             self._pool = ClonePool(
                 size=self.settings.pool,
                 workers=workers,
-                connect=lambda: self.admin.connect_to(None),
+                connect=lambda: self.admin.connect_to(
+                    None, read_timeout=float(self.settings.clone_timeout)
+                ),
                 make=lambda client: recycler.fresh(client, self.new_clone_name()),
                 recycle=recycler.recycle if self.settings.reset else None,
                 drop=lambda client, name: self.drop_clone(name, client),
@@ -242,7 +301,7 @@ class MocloneRun:
         started = time.perf_counter()
         pool = self._clone_pool()
         if pool is not None:
-            ready = pool.take()
+            ready = pool.take(timeout=float(self.settings.clone_timeout) + 60)
         else:
             name = self.new_clone_name()
             ready = Ready(name, FRESH, self.make_clone(name))
@@ -279,12 +338,6 @@ class MocloneRun:
         diff.cumulative = cumulative
         return diff
 
-    def server_gone(self, exc: ServerConnectionError) -> str:
-        """Remember that the server went away; every later request fails fast with this."""
-        if self.failure is None:
-            self.failure = f"the database server went away: {exc}"
-        return self.failure
-
     # -- end of run -------------------------------------------------------------------------
     def finish(self) -> list[str]:
         """Close this process's connections; the owner also drops what the run made and stops
@@ -293,46 +346,51 @@ class MocloneRun:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._admin is not None:
-            self._admin.close()
-            self._admin = None
-        if not self.is_owner:
-            return notes
-        golden = read_made(self.shared_dir, GOLDEN, Golden.from_json)
-        if golden is not None and golden.fingerprint is not None:
-            self._reused().release(golden.fingerprint, self.run_id)
         try:
-            notes += self._drop_run_objects()
+            if self.is_owner:
+                notes += self._drop_run_objects()
         finally:
-            notes += self._run_server.stop(keep_running=bool(self.stats.kept))
-            if self._lease is not None:
-                self._lease.release()
-            shutil.rmtree(self.shared_dir, ignore_errors=True)
+            for client in (self._cloner, self._admin):
+                if client is not None:
+                    client.close()
+            self._cloner = self._admin = None
+            if self._registry is not None:
+                self._registry.close()
+                self._registry = None
+            if self.is_owner:
+                notes += self._run_server.stop(keep_running=bool(self.stats.kept))
+                if self._lease is not None:
+                    self._lease.release()
+                shutil.rmtree(self.shared_dir, ignore_errors=True)
         return notes
 
     def _drop_run_objects(self) -> list[str]:
+        """Drop what the registry lists for this run (every process of it), but kept
+        databases, and end the run's use of a shared golden."""
         if not self._run_server.from_url and not self._run_server.started:
             return []  # no server was ever needed in this run
-        records = self.records
         if self._run_server.died():  # nothing to reach; said once, without a connect error
-            return self._run_server.death_notes(records, self.run_id)
-        kept = set(self.stats.kept)
-        doomed = [r for r in records.of_run(self.run_id) if r.name not in kept]
-        if not doomed:
-            return []
+            return self._run_server.death_notes()
+        if self.failure is not None and self._registry is None:
+            return []  # the server went away before this process used it
         try:
-            admin = self.admin
+            admin, registry = self.admin, self.registry
         except MocloneError as exc:
             return [
                 f"could not clean up (the server is unreachable: {exc}); "
                 "the next run drops what this one left"
             ]
         try:
-            drop_recorded(admin, doomed)
+            golden = read_made(self.shared_dir, GOLDEN, Golden.from_json)
+            if golden is not None and golden.fingerprint is not None:
+                self._shared_goldens().release(golden.fingerprint)
+            kept = set(self.stats.kept)
+            doomed = [
+                e
+                for e in registry.entries(run=self.run_id)
+                if e.name not in kept and e.state != SHARED
+            ]
+            drop_entries(admin, registry, doomed)
         except MocloneError as exc:
             return [f"could not clean up: {exc}; the next run drops what this one left"]
-        finally:
-            admin.close()
-            self._admin = None
-        records.forget(doomed)
         return []

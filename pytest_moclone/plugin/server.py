@@ -14,7 +14,6 @@ from typing import Optional
 
 from filelock import FileLock, Timeout
 
-from ..records import Records
 from ..servers import RunningServer, choose_server
 from ..servers.pids import stop_orphan_servers
 from .kept import kept_runs
@@ -105,13 +104,12 @@ class RunServer:
         server = read_made(self.shared, NAME, RunningServer.from_json)
         return server is not None and is_gone(server)
 
-    def death_notes(self, records: Records, run_id: str) -> list[str]:
+    def death_notes(self) -> list[str]:
         """What the summary says of a private server that died mid-run."""
         server = read_made(self.shared, NAME, RunningServer.from_json)
         assert server is not None
         line = f"{what_went(server)}: it stopped during the run"
         if server.data_dir is None:  # its data folder goes with it: so do its databases
-            records.forget(records.of_run(run_id))
             return [f"{line}; its databases went with its data folder"]
         return [
             f"{line}; its data folder {server.data_dir} is kept (--mo-reuse): the next run "

@@ -30,10 +30,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("errors", "names", "version", "diff", "leases", "detect", "urls")),
     ("connection", ("connection",)),
     ("dialects", ("dialects",)),
-    ("managers", ("clone", "snapshots", "janitor")),
+    ("managers", ("clone", "snapshots", "janitor", "registry")),
     ("client", ("client",)),
     ("services", ("golden", "pool", "records", "recycle", "rollback", "sqlalchemy")),
     ("servers", ("servers",)),
+    ("cli", ("cli", "__main__")),
     ("plugin", ("plugin",)),
 ]
 
