@@ -37,6 +37,7 @@ class ClonePool:
         drop: Callable[[Client, str], None],
         recycle: Optional[Callable[[Client, Ready], Optional[Ready]]] = None,
         workers: int = 1,
+        open_for_test: Optional[Callable[[str], Client]] = None,
     ) -> None:
         self.size = max(1, size)
         self.workers = max(1, workers)
@@ -44,6 +45,7 @@ class ClonePool:
         self._make = make
         self._drop = drop
         self._recycle = recycle
+        self._open_for_test = open_for_test  # a test's own connection (its own timeouts)
         self._ready: deque[Made] = deque()
         self._returned: deque[Ready] = deque()
         self._to_drop: deque[str] = deque()
@@ -107,14 +109,18 @@ class ClonePool:
                 self._returned.append(ready)
             self._cond.notify_all()
 
-    def close(self) -> None:
-        """Stop making; drop what is ready or given back; join the workers."""
+    def close(self, *, server_gone: bool = False) -> None:
+        """Stop making; drop what is ready or given back; join the workers. With the server
+        gone (or frozen), a worker may wait on it as long as its read timeout: it is left to
+        die with the process, and what it held is the registry's to reap."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         for thread in self._threads:
-            thread.join()
+            thread.join(timeout=1.0 if server_gone else None)
         self._threads = []
+        if server_gone:
+            return
         for made in self._ready:
             if isinstance(made, Ready) and made.client is not None:
                 made.client.close()
@@ -187,7 +193,7 @@ class ClonePool:
             made = self._make(client)
         except BaseException as exc:  # the test that takes it raises it, with its cause
             made = exc
-        self._deliver(made, client)
+        self._deliver(made)
 
     def _recycle_one(self, client: Client, ready: Ready) -> None:
         assert self._recycle is not None
@@ -202,11 +208,11 @@ class ClonePool:
                 self._busy -= 1
                 self._cond.notify_all()
             return
-        self._deliver(again, client)
+        self._deliver(again)
 
-    def _deliver(self, made: Made, client: Optional[Client] = None) -> None:
-        if isinstance(made, Ready) and client is not None:
-            made = self._connected(client, made)
+    def _deliver(self, made: Made) -> None:
+        if isinstance(made, Ready) and self._open_for_test is not None:
+            made = self._connected(self._open_for_test, made)
         with self._cond:
             self._busy -= 1
             if isinstance(made, Ready) and len(self._ready) >= max(self.size, self._wanted):
@@ -218,11 +224,11 @@ class ClonePool:
             self._cond.notify_all()
 
     @staticmethod
-    def _connected(client: Client, ready: Ready) -> Ready:
-        """``ready`` with a connection to it opened now, so its test does not wait for one (a
+    def _connected(open_for_test: Callable[[str], Client], ready: Ready) -> Ready:
+        """``ready`` with its test's connection opened now, so the test does not wait for it (a
         connect is 0.5 ms on a quiet machine, several on a busy one); without, if that fails."""
         try:
-            return dataclasses.replace(ready, client=client.connect_to(ready.name))
+            return dataclasses.replace(ready, client=open_for_test(ready.name))
         except Exception:  # the test connects itself, and meets the cause if it persists
             return ready
 

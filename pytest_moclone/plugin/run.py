@@ -90,6 +90,7 @@ class MocloneRun:
         self._registry_lock = threading.Lock()
         self._pool: Optional[ClonePool] = None
         self._rollback_hides: Optional[bool] = None
+        self._shared: Optional[SharedGoldens] = None
         self._counter = itertools.count(1)
         self.failure: Optional[str] = None  # set once the server is known to be gone
         self.worker_db: Optional[str] = None  # this process's mo_worker_db, while it exists
@@ -223,7 +224,9 @@ class MocloneRun:
         )
 
     def _shared_goldens(self) -> SharedGoldens:
-        return SharedGoldens(self.cloner, self.registry, self.settings.prefix)
+        if self._shared is None:
+            self._shared = SharedGoldens(self.cloner, self.registry, self.settings.prefix)
+        return self._shared
 
     def _fill(self, client: Client) -> None:
         load_sql_files(client, self.settings.golden_sql)
@@ -286,6 +289,7 @@ class MocloneRun:
                 make=lambda client: recycler.fresh(client, self.new_clone_name()),
                 recycle=recycler.recycle if self.settings.reset else None,
                 drop=lambda client, name: self.drop_clone(name, client),
+                open_for_test=self.admin.connect_to,  # with the tests' timeouts
             )
             self._pool.start()
         return self._pool
@@ -344,7 +348,7 @@ class MocloneRun:
         the server. Returns lines to print (what was kept, what could not be cleaned)."""
         notes: list[str] = []
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close(server_gone=self.failure is not None)
             self._pool = None
         try:
             if self.is_owner:

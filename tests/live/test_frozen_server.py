@@ -45,6 +45,6 @@ def test_a_frozen_server_fails_the_run_clearly_within_the_timeout(
     frozen_at = float(frozen.read_text().split()[0])
     # from the freeze to the run's end (the server's start under load is not what is bounded)
     assert ended - frozen_at < 60, f"took {ended - frozen_at:.0f} s after the freeze:\n{out}"
-    result.assert_outcomes(failed=1, errors=1)  # its teardown too; the second never ran
+    result.assert_outcomes(failed=1)  # one line, no second error at teardown; the next never ran
     assert "did not answer within 3 s (is the server frozen or overloaded?)" in out, out
     assert "INTERNALERROR" not in out and "Traceback" not in out
