@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from .diff import DatabaseDiff
-from .errors import CloneError, QueryError, server_refused
+from .errors import CloneError, QueryError, raises, server_refused
 from .janitor import CloneJanitor
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from .dialects.base import Dialect, SnapshotInfo
 
 log = logging.getLogger("pytest_moclone")
+
+#: ``information_schema.tables.table_type`` of a table that holds rows of its own: MariaDB names
+#: a system-versioned table ``SYSTEM VERSIONED``; views, sequences (MatrixOne: ``INTERNAL
+#: TABLE``) and external tables are refused by :meth:`CloneManager.clone_table`.
+BASE_TABLE_TYPES = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
+
+
+def article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 class CloneManager:
@@ -41,6 +50,7 @@ class CloneManager:
         """True where :meth:`branch_database` copies diff natively row by row (MatrixOne 3.0.5+)."""
         return self.dialect.lineage_diff
 
+    @raises(CloneError)
     def branch_database(
         self,
         target_db: str,
@@ -53,6 +63,7 @@ class CloneManager:
         MatrixOne >= 3.0.5). Elsewhere it is exactly :meth:`clone_database`."""
         return self.clone_database(target_db, source_db, snapshot_name, if_not_exists, _branch=True)
 
+    @raises(CloneError)
     def diff(
         self,
         target_db: str,
@@ -81,6 +92,7 @@ class CloneManager:
         except QueryError as exc:
             raise server_refused(CloneError, what, exc) from exc
 
+    @raises(CloneError)
     def clone_database(
         self,
         target_db: str,
@@ -112,6 +124,7 @@ class CloneManager:
         self._run(what, lambda: dialect.clone_database(ex, target, source, snapshot, _branch))
         return True
 
+    @raises(CloneError)
     def clone_database_with_snapshot(
         self, target_db: str, source_db: str, snapshot_name: str, if_not_exists: bool = False
     ) -> bool:
@@ -124,6 +137,7 @@ class CloneManager:
         return self.clone_database(target_db, source_db, snapshot_name, if_not_exists)
 
     # -- tables ---------------------------------------------------------------------------
+    @raises(CloneError)
     def clone_table(
         self,
         target_table: str,
@@ -148,15 +162,14 @@ class CloneManager:
             snapshot = self._snapshot_for(
                 what, snapshot_name, database=source.database, table=source.table
             )
-        else:
-            kind = dialect.table_type(ex, source)
-            if kind is None:
-                raise CloneError(f"{what}: source table {source} does not exist")
-            if kind != "BASE TABLE":
-                raise CloneError(
-                    f"{what}: {source} is a {kind.lower()}, not a base table; only base tables "
-                    "can be cloned one by one (clone its database to copy it with the rest)"
-                )
+        kind = dialect.source_table_type(ex, source, snapshot)
+        if kind is None and snapshot is None:
+            raise CloneError(f"{what}: source table {source} does not exist")
+        if kind is not None and kind not in BASE_TABLE_TYPES:
+            raise CloneError(
+                f"{what}: {source} is {article(kind.lower())}, not a base table; only base tables "
+                "can be cloned one by one (clone its database to copy it with the rest)"
+            )
         if not dialect.database_exists(ex, target.database):
             raise CloneError(
                 f"{what}: target database {target.database!r} does not exist (create it first)"
@@ -168,6 +181,7 @@ class CloneManager:
         self._run(what, lambda: dialect.clone_table(ex, target, source, snapshot))
         return True
 
+    @raises(CloneError)
     def clone_table_with_snapshot(
         self, target_table: str, source_table: str, snapshot_name: str, if_not_exists: bool = False
     ) -> bool:
@@ -180,6 +194,7 @@ class CloneManager:
         return self.clone_table(target_table, source_table, snapshot_name, if_not_exists)
 
     # -- a clone's life ---------------------------------------------------------------------
+    @raises(CloneError)
     def drop(self, database: str) -> None:
         """Drop a clone (``DROP DATABASE IF EXISTS``, retried when it loses a deadlock).
 
@@ -220,9 +235,9 @@ class CloneManager:
                     f"{what}: snapshot {name!r} is of table {snapshot.database}.{snapshot.table}; "
                     "a database clone needs a snapshot of the database"
                 )
-            covered = (snapshot.database, snapshot.table) == (database, table)
+            covered = self._same(snapshot.database, database) and self._same(snapshot.table, table)
         elif snapshot.level == "database":
-            covered = snapshot.database == database
+            covered = self._same(snapshot.database, database)
         else:  # account or cluster snapshots cover every database
             covered = True
         if not covered:
@@ -233,6 +248,12 @@ class CloneManager:
             )
             raise CloneError(f"{what}: snapshot {name!r} is of {snapshot.level} {scope!r}")
         return snapshot
+
+    def _same(self, a: Optional[str], b: Optional[str]) -> bool:
+        """Two names equal the way the server compares them (MatrixOne folds case)."""
+        if a is None or b is None:
+            return a == b
+        return a.lower() == b.lower() if self.dialect.folds_names else a == b
 
     def _run(self, what: str, clone: object) -> None:
         started = time.perf_counter()

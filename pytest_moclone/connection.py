@@ -205,7 +205,10 @@ class Connection:
                 while cur.nextset():
                     results.append(list(cur.fetchall() or ()))
         except pymysql.err.MySQLError as exc:
-            raise self.translate(exc, script) from exc
+            error = self.translate(exc, script)
+            if isinstance(error, QueryError):
+                error.statement_index = len(results)  # the statements before it all ran
+            raise error from exc
         return results
 
     def execute_script(self, statements: Sequence[str]) -> None:

@@ -109,14 +109,14 @@ def build_golden(
 
 def user_snapshot(admin: Client, name: str) -> Golden:
     """Clone from a snapshot the user already has (``--mo-snapshot``)."""
-    found = admin.snapshots.get(name)
-    if found is None:
+    if not admin.snapshots.exists(name):
         names = [s.name for s in admin.snapshots.list()]
         listing = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"
         raise MocloneError(
             f"--mo-snapshot {name!r}: no such snapshot on {admin.info.describe()} at "
             f"{admin.host}:{admin.port}; the snapshots there are: {listing}"
         )
+    found = admin.snapshots.get(name)
     if found.level != "database" or not found.database:
         raise MocloneError(
             f"--mo-snapshot {name!r} is a {found.level} snapshot; the plugin clones databases, "

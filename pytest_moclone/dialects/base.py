@@ -70,6 +70,13 @@ class Dialect(ABC):
         )
         return str(rows[0][0]).upper() if rows else None
 
+    def source_table_type(
+        self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> Optional[str]:
+        """The kind of a table about to be cloned, as of ``snapshot`` where the dialect can tell;
+        None when it cannot be found (then the clone itself says what is wrong)."""
+        return self.table_type(ex, table)
+
     def table_exists(self, ex: Executor, table: TableName) -> bool:
         return self.table_type(ex, table) is not None
 

@@ -119,6 +119,10 @@ class MatrixOneDialect(Dialect):
         self.info = info
         self._linked: dict[tuple[str, str], frozenset[str]] = {}
 
+    def table_type(self, ex: Executor, table: TableName) -> Optional[str]:
+        kind = super().table_type(ex, table)
+        return "SEQUENCE" if kind == "INTERNAL TABLE" else kind  # how MatrixOne lists one
+
     def read_signals(
         self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
     ) -> Optional[Signals]:

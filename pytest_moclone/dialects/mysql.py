@@ -16,10 +16,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
-from ..errors import MocloneError, SnapshotError
+from ..errors import MocloneError, QueryError, SnapshotError
 from ..names import TableName, literal, quote
 from . import tablespaces
 from .base import Dialect, SnapshotInfo
+from .mysql_objects import subject_of
 from .mysql_plan import (
     NAMED_FOREIGN_KEY,
     UNQUALIFIED_REFERENCE,
@@ -172,6 +173,13 @@ class MySQLDialect(Dialect):
         copy = copy_rows(TablePlan(target.table, create, columns), read_from, target)
         self._run_copy(ex, [create, copy], created_table=target)
 
+    def source_table_type(
+        self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> Optional[str]:
+        if snapshot is None:
+            return self.table_type(ex, table)
+        return self.table_type(ex, TableName(table.table, frozen_database_name(snapshot.name)))
+
     def _run_copy(
         self,
         ex: Executor,
@@ -189,12 +197,22 @@ class MySQLDialect(Dialect):
             *statements,
         ]
         restore = "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc"
+        sent: list[str] = []
         try:
             if then is None:
-                ex.execute_script([*script, restore])
+                sent = [*script, restore]
+                ex.execute_script(sent)
             else:
-                ex.execute_script(script)
-                ex.execute_script([*then(), restore])
+                sent = script
+                ex.execute_script(sent)
+                sent = [*then(), restore]
+                ex.execute_script(sent)
+        except QueryError as exc:
+            self._after_failed_copy(ex, created_database, created_table)
+            index = exc.statement_index
+            if exc.subject is None and index is not None and index < len(sent):
+                exc.subject = subject_of(sent[index])
+            raise
         except BaseException:
             self._after_failed_copy(ex, created_database, created_table)
             raise
