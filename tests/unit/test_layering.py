@@ -27,7 +27,7 @@ MAX_LINES = 400
 #: module or package of that name and everything under it (a package's ``__init__`` is in its
 #: package's layer); ``pytest_moclone/__init__.py``, the facade, is above them all.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("errors", "names", "version", "diff", "leases", "detect")),
+    ("base", ("errors", "names", "version", "diff", "leases", "detect", "sqlfile")),
     ("connection", ("connection",)),
     ("dialects", ("dialects",)),
     ("managers", ("clone", "snapshots", "janitor")),
