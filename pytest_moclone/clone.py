@@ -27,6 +27,9 @@ log = logging.getLogger("pytest_moclone")
 #: TABLE``) and external tables are refused by :meth:`CloneManager.clone_table`.
 BASE_TABLE_TYPES = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
 
+#: Seconds a drop waits for a lock another connection holds before it says the database is busy.
+DROP_LOCK_WAIT = 30
+
 
 def article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
@@ -195,18 +198,40 @@ class CloneManager:
 
     # -- a clone's life ---------------------------------------------------------------------
     @raises(CloneError)
-    def drop(self, database: str) -> None:
+    def drop(self, database: str, *, lock_wait_timeout: Optional[int] = DROP_LOCK_WAIT) -> None:
         """Drop a clone (``DROP DATABASE IF EXISTS``, retried when it loses a deadlock).
 
-        The library drops what it is told to: the plugin calls this only for databases its
-        registry proves it created.
+        A lock another connection holds on it (an open transaction that wrote to it; on MariaDB
+        any open transaction that read it) makes the drop wait at most ``lock_wait_timeout``
+        seconds (None: the server's default, a day on MariaDB), then raise CloneError saying it
+        is busy; :meth:`end_connections` first ends the connections using it. The library drops
+        what it is told to: the plugin calls this only for databases its registry proves it
+        created.
         """
         name = check_identifier(database, "database name")
         check_not_system(name, "dropped")
+        what = f"cannot drop database {name!r}"
         try:
-            self.dialect.drop_database(self.executor, name)
+            self.dialect.drop_database(self.executor, name, lock_wait_timeout)
         except QueryError as exc:
-            raise server_refused(CloneError, f"cannot drop database {name!r}", exc) from exc
+            if exc.server_code in self.dialect.lock_wait_codes:
+                raise CloneError(
+                    f"{what}: it is busy: another connection holds a lock on it (an open "
+                    f"transaction), and the drop waited {lock_wait_timeout} s for it; commit or "
+                    "close that connection, or end the connections using the database with "
+                    "client.clone.end_connections() first",
+                    server_code=exc.server_code,
+                    server_message=exc.server_message,
+                ) from exc
+            raise server_refused(CloneError, what, exc) from exc
+
+    @raises(CloneError)
+    def end_connections(self, database: str) -> int:
+        """End every other connection whose current database is ``database`` (their open
+        transactions roll back, their locks go); how many there were."""
+        name = check_identifier(database, "database name")
+        check_not_system(name, "target")
+        return self.dialect.end_connections(self.executor, name)
 
     def temporary(
         self,

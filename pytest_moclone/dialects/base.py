@@ -92,8 +92,30 @@ class Dialect(ABC):
             keys.setdefault(str(table), []).append(str(column))
         return {t: tuple(c) for t, c in keys.items()}
 
-    def drop_database(self, ex: Executor, database: str) -> None:
-        ex.execute_ddl(f"DROP DATABASE IF EXISTS {quote(database)}")
+    def drop_database(
+        self, ex: Executor, database: str, lock_wait_timeout: Optional[int] = None
+    ) -> None:
+        """Drop ``database``; with ``lock_wait_timeout`` (seconds) a lock another connection
+        holds on it makes the drop fail after that long (1205, or 20400 on MatrixOne 3.0),
+        where the server's default would wait a day (MariaDB) or a year (MatrixOne 3.0)."""
+        drop = f"DROP DATABASE IF EXISTS {quote(database)}"
+        if lock_wait_timeout is None:
+            ex.execute_ddl(drop)
+            return
+        ex.execute_script(
+            [
+                "SET @moclone_lwt = @@session.lock_wait_timeout",
+                f"SET SESSION lock_wait_timeout = {max(1, int(lock_wait_timeout))}",
+            ]
+        )
+        try:
+            ex.execute_ddl(drop)
+        finally:
+            with contextlib.suppress(QueryError):
+                ex.execute("SET SESSION lock_wait_timeout = @moclone_lwt")
+
+    #: What the server answers when a statement waited ``lock_wait_timeout`` for a lock.
+    lock_wait_codes: frozenset[int] = frozenset({1205})
 
     #: The process list's columns: a connection's id, and its current database.
     process_columns = ("id", "db")

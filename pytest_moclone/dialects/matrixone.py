@@ -114,6 +114,7 @@ class MatrixOneDialect(Dialect):
     native = True
     folds_names = True  # lower_case_table_names = 1: names are stored lower-cased
     process_columns = ("conn_id", "db")
+    lock_wait_codes = frozenset({1205, 20400})  # 20400 "invalid state lock timeout" (3.0.18)
 
     def __init__(self, info: ServerInfo) -> None:
         self.info = info

@@ -94,6 +94,7 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     client.close()
     if ready.name not in run.stats.kept:
         with guarded(request, run):
+            run.end_left_connections(ready.name, request.node.nodeid)
             run.release_clone(ready)
 
 
@@ -119,6 +120,7 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
     for ready, client in made:
         client.close()
         with guarded(request, run):
+            run.end_left_connections(ready.name, request.node.nodeid)
             run.release_clone(ready)
 
 
@@ -136,4 +138,5 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run.worker_db = None
     client.close()
     with guarded(request, run):
+        run.end_left_connections(name, "mo_worker_db")
         run.drop_clone(name)

@@ -231,6 +231,13 @@ class MocloneRun:
         self.stats.record_ready(ready, test_id)
         return ready
 
+    def end_left_connections(self, name: str, test_id: str) -> None:
+        """End the connections a test left open on its database (an unclosed SQLAlchemy
+        session would hold its locks and make the drop wait); the summary names the test."""
+        ended = self.admin.clone.end_connections(name)
+        if ended:
+            self.stats.left_open.append((test_id, ended))
+
     def release_clone(self, ready: Ready) -> None:
         """Give a test's database back: recycled or dropped in the background with a pool."""
         if self._pool is not None:

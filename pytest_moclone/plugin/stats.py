@@ -30,6 +30,9 @@ class Stats:
     ready: list[tuple[str, float]] = field(default_factory=list)
     #: Connections tests left open on their databases, ended before the next test.
     ended: int = 0
+    #: (test id, connections): tests that left connections open on their database, ended
+    #: before it was dropped or recycled.
+    left_open: list[tuple[str, int]] = field(default_factory=list)
 
     def record_ready(self, ready: Ready, test_id: str) -> None:
         self.ready.append((ready.how, ready.seconds))
@@ -48,6 +51,7 @@ class Stats:
             "kept": self.kept,
             "ready": self.ready,
             "ended": self.ended,
+            "left_open": self.left_open,
         }
 
     def merge(self, other: dict[str, Any]) -> None:
@@ -60,6 +64,7 @@ class Stats:
         self.kept += list(other.get("kept", []))
         self.ready += [(str(h), float(s)) for h, s in other.get("ready", [])]
         self.ended += int(other.get("ended", 0))
+        self.left_open += [(str(t), int(n)) for t, n in other.get("left_open", [])]
 
     def readiness_lines(self) -> list[str]:
         """How tests' databases were made ready: kept, some tables reset, or a fresh clone."""
@@ -114,6 +119,14 @@ class Stats:
             lines.append(
                 f"tests waited for their database: median "
                 f"{statistics.median(waits) * 1000:.2f} ms, slowest {waits[-1] * 1000:.1f} ms"
+            )
+        if self.left_open:
+            shown = ", ".join(f"{t} ({n})" for t, n in self.left_open[:5])
+            more = " ..." if len(self.left_open) > 5 else ""
+            lines.append(
+                f"{plural(len(self.left_open), 'test')} left connections open on their "
+                f"database (ended before it was dropped or reused; close them in the test): "
+                f"{shown}{more}"
             )
         if self.reaped:
             lines.append(
