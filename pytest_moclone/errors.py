@@ -81,6 +81,12 @@ class ServerConnectionError(MocloneError, ConnectionError):
     """The server cannot be reached, or the connection to it was lost."""
 
 
+class CloneWarning(UserWarning):
+    """A copy that cannot be exact for one object (named in the message): for instance a
+    system-versioned table whose history the server cannot insert, or dynamic SQL naming the
+    source database."""
+
+
 class ServerStartError(MocloneError):
     """A private server the plugin started did not come up."""
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
-from ..errors import MocloneError, QueryError, SnapshotError
+from ..errors import CloneWarning, MocloneError, QueryError, SnapshotError
 from ..names import TableName, literal, quote
 from . import tablespaces
 from .base import Dialect, SnapshotInfo
@@ -54,6 +55,14 @@ def frozen_database_name(snapshot_name: str) -> str:
     return f"{FROZEN_PREFIX}{snapshot_name[: 64 - len(FROZEN_PREFIX) - 9]}_{digest}"
 
 
+def read_checked_plan(ex: Executor, database: str) -> DatabasePlan:
+    """The plan of ``database``, with a warning for each object a copy cannot reproduce."""
+    plan = read_plan(ex, database)
+    for line in plan.warnings:
+        warnings.warn(CloneWarning(f"copying database {database!r}: {line}"), stacklevel=3)
+    return plan
+
+
 class MySQLDialect(Dialect):
     """The emulation; also used for MatrixOne servers older than 3.0 (no native CLONE)."""
 
@@ -85,7 +94,8 @@ class MySQLDialect(Dialect):
         branch: bool = False,
     ) -> None:
         if snapshot is None:
-            self._run_copy(ex, read_plan(ex, source).statements(target), created_database=target)
+            plan = read_checked_plan(ex, source)
+            self._run_copy(ex, plan.statements(target), created_database=target)
             return
         plan = self._frozen_plan(ex, snapshot)
         as_files = self._tables_as_files(ex, plan, target)
@@ -320,7 +330,7 @@ class MySQLDialect(Dialect):
         )
         try:
             if table is None:
-                self._run_copy(ex, read_plan(ex, database).statements(frozen))
+                self._run_copy(ex, read_checked_plan(ex, database).statements(frozen))
             else:
                 ex.execute(f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4")
                 self.clone_table(ex, TableName(table, frozen), TableName(table, database), None)

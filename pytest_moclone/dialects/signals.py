@@ -102,9 +102,11 @@ def mariadb_signals(ex: Executor, database: str, datadir: Path) -> Optional[Sign
         name = str(name)
         if not _PLAIN.match(name):
             return None  # its files are encoded: their stats cannot be matched to it
-        if str(kind) != "BASE TABLE":
+        if str(kind) == "VIEW":
             views.append((name, str(kind), files.get(f"{name}.frm")))
             continue
+        if str(kind) != "BASE TABLE":
+            return None  # a sequence or a versioned table: no signal seen exact for them
         per_table[name] = (
             writes.get(name),
             locks.get(name),
