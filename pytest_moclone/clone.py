@@ -15,6 +15,7 @@ from .diff import DatabaseDiff
 from .errors import CloneError, QueryError, raises, server_refused
 from .janitor import CloneJanitor
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
+from .verify import Difference, verify
 
 if TYPE_CHECKING:
     from .connection import Executor
@@ -138,6 +139,27 @@ class CloneManager:
                 "clone_database_with_snapshot needs a snapshot_name"
             )
         return self.clone_database(target_db, source_db, snapshot_name, if_not_exists)
+
+    @raises(CloneError)
+    def verify(
+        self, clone_db: str, source_db: str, snapshot_name: Optional[str] = None
+    ) -> list[Difference]:
+        """How ``clone_db`` differs from ``source_db`` (as of ``snapshot_name``): objects missing
+        or extra by kind, and tables whose row count or checksum differ, each with the server's
+        limit and the fix where known. Empty when the clone is faithful."""
+        clone = check_identifier(clone_db, "clone database name")
+        source = check_identifier(source_db, "source database name")
+        what = f"cannot compare database {clone!r} with {source!r}"
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(what, snapshot_name, database=source, table=None)
+        for name in (clone, source):
+            if not self.dialect.database_exists(self.executor, name):
+                raise CloneError(f"{what}: database {name!r} does not exist")
+        try:
+            return verify(self.executor, self.dialect, clone, source, snapshot)
+        except QueryError as exc:
+            raise server_refused(CloneError, what, exc) from exc
 
     # -- tables ---------------------------------------------------------------------------
     @raises(CloneError)

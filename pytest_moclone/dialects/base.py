@@ -70,6 +70,11 @@ class Dialect(ABC):
         )
         return str(rows[0][0]).upper() if rows else None
 
+    def read_side(self, base: str, snapshot: Optional[SnapshotInfo]) -> tuple[str, str]:
+        """Where ``base`` as of ``snapshot`` is read: a database, and what follows a table
+        name (MatrixOne: ``{SNAPSHOT = 's'}``; the emulation: its frozen copy)."""
+        return base, ""
+
     def source_table_type(
         self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
     ) -> Optional[str]:

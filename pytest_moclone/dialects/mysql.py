@@ -183,6 +183,9 @@ class MySQLDialect(Dialect):
         copy = copy_rows(TablePlan(target.table, create, columns), read_from, target)
         self._run_copy(ex, [create, copy], created_table=target)
 
+    def read_side(self, base: str, snapshot: Optional[SnapshotInfo]) -> tuple[str, str]:
+        return (base if snapshot is None else frozen_database_name(snapshot.name)), ""
+
     def source_table_type(
         self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
     ) -> Optional[str]:

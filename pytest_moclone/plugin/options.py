@@ -107,6 +107,12 @@ OPTIONS = (
         "mo_diff", "show what a failed test changed in its database.", kind="bool", default=True
     ),
     Option(
+        "mo_verify",
+        "compare one clone with the golden (objects, rows) before any test runs.",
+        kind="bool",
+        default=True,
+    ),
+    Option(
         "mo_file_copy",
         "private MariaDB: clone large tables by copying their InnoDB tablespace files "
         "instead of their rows (docs/how-it-works.md).",
@@ -147,6 +153,7 @@ class Settings:
     reset: bool
     pool_workers: int
     diff: bool
+    verify: bool
     file_copy: bool
     diff_branches: bool
     diff_rows: int
@@ -193,27 +200,25 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(opt.name, opt.help, type="args", default=None)
         else:
             parser.addini(opt.name, opt.help, type="string", default=None)
-    group.addoption(
-        "--mo-no-diff",
-        action="store_const",
-        const=False,
-        dest="mo_diff",
-        help="do not show what failed tests changed (same as mo_diff = false).",
-    )
-    group.addoption(
-        "--mo-no-reset",
-        action="store_const",
-        const=False,
-        dest="mo_reset",
-        help="make every test's database a fresh clone (mo_reset = false).",
-    )
-    group.addoption(
-        "--mo-no-file-copy",
-        action="store_const",
-        const=False,
-        dest="mo_file_copy",
-        help="copy every table's rows in SQL, even on a private MariaDB (mo_file_copy = false).",
-    )
+    for flag, dest, text in (
+        ("--mo-no-diff", "mo_diff", "do not show what failed tests changed (mo_diff = false)."),
+        (
+            "--mo-no-reset",
+            "mo_reset",
+            "make every test's database a fresh clone (mo_reset = false).",
+        ),
+        (
+            "--mo-no-file-copy",
+            "mo_file_copy",
+            "copy every table's rows in SQL, even on a private MariaDB (mo_file_copy = false).",
+        ),
+        (
+            "--mo-no-verify",
+            "mo_verify",
+            "do not compare the first clone with the golden before the tests (mo_verify = false).",
+        ),
+    ):
+        group.addoption(flag, action="store_const", const=False, dest=dest, help=text)
     group.addoption(
         "--mo-rebuild",
         action="store_true",
@@ -274,6 +279,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         reset=values["mo_reset"],
         pool_workers=values["mo_pool_workers"],
         diff=values["mo_diff"],
+        verify=values["mo_verify"],
         file_copy=values["mo_file_copy"],
         diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],

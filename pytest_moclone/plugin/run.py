@@ -21,7 +21,7 @@ from ..client import Client
 from ..connection import parse_url
 from ..diff import DatabaseDiff
 from ..errors import MocloneError, ServerConnectionError
-from ..golden import Golden, build_golden, load_sql_files, user_snapshot
+from ..golden import Golden, GoldenSetupError, build_golden, load_sql_files, user_snapshot
 from ..janitor import CloneJanitor
 from ..leases import RunLease, cache_root, run_is_alive
 from ..pool import ClonePool
@@ -131,6 +131,33 @@ class MocloneRun:
         return self._golden
 
     def _obtain_golden(self) -> Golden:
+        golden = self._build_or_find_golden()
+        if self.settings.verify:
+            self._verify(golden)
+        return golden
+
+    def _verify(self, golden: Golden) -> None:
+        """Clone the golden once and compare (objects, rows): a server limit stops the run
+        here with one message, instead of showing as failing tests (--mo-no-verify: skip)."""
+        admin, name = self.admin, self.new_clone_name("v")
+        janitor = CloneJanitor(
+            admin.clone,
+            name,
+            golden.database,
+            golden.snapshot,
+            claim=lambda n: self.records.add(self.run_id, DATABASE, n),
+            release=lambda n: self.records.forget_name(self.run_id, DATABASE, n),
+        )
+        with janitor:
+            differences = admin.clone.verify(name, golden.database, golden.snapshot)
+        if differences:
+            raise GoldenSetupError(
+                f"the first clone of the golden is not the golden on {admin.info.describe()}: "
+                + "; ".join(map(str, differences))
+                + " (--mo-no-verify runs the tests anyway)"
+            )
+
+    def _build_or_find_golden(self) -> Golden:
         admin = self.admin
         reaped = self.records.reap(admin, self.run_id, self.alive)
         self.stats.reaped += [r.name for r in reaped]

@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("errors", "names", "version", "diff", "leases", "detect", "sqlfile")),
     ("connection", ("connection",)),
     ("dialects", ("dialects",)),
-    ("managers", ("clone", "snapshots", "janitor")),
+    ("managers", ("verify", "clone", "snapshots", "janitor")),
     ("client", ("client",)),
     ("services", ("golden", "pool", "records", "recycle")),
     ("servers", ("servers",)),
