@@ -248,12 +248,13 @@ class CloneManager:
             raise server_refused(CloneError, what, exc) from exc
 
     @raises(CloneError)
-    def end_connections(self, database: str) -> int:
+    def end_connections(self, database: str, *, keep: tuple[int, ...] = ()) -> int:
         """End every other connection whose current database is ``database`` (their open
-        transactions roll back, their locks go); how many there were."""
+        transactions roll back, their locks go), except the connection ids in ``keep``; how
+        many there were."""
         name = check_identifier(database, "database name")
         check_not_system(name, "target")
-        return self.dialect.end_connections(self.executor, name)
+        return self.dialect.end_connections(self.executor, name, keep)
 
     def temporary(
         self,

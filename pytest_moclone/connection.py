@@ -170,6 +170,11 @@ class Connection:
     def describe(self) -> str:
         return f"{self._info.describe()} at {self.host}:{self.port}"
 
+    @property
+    def server_id(self) -> int:
+        """This connection's id on the server (``CONNECTION_ID()``), from the handshake."""
+        return int(self._conn.thread_id())  # type: ignore[no-untyped-call]
+
     def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> list[Row]:
         """Run one statement and return its rows (an empty list for statements without rows)."""
         try:

@@ -125,15 +125,20 @@ class Dialect(ABC):
     #: The process list's columns: a connection's id, and its current database.
     process_columns = ("id", "db")
 
-    def end_connections(self, ex: Executor, database: str) -> int:
+    def end_connections(self, ex: Executor, database: str, keep: tuple[int, ...] = ()) -> int:
         """End every other connection whose current database is ``database`` (a test left it
-        open: it would hold locks, or write after the check); how many there were."""
+        open: it would hold locks, or write after the check), except the ids in ``keep`` (a
+        connection just closed, which the server may list a moment longer); how many."""
         conn_id, db = self.process_columns
-        rows = ex.execute(
-            f"SELECT {conn_id} FROM information_schema.processlist "
-            f"WHERE {db} = %s AND {conn_id} <> CONNECTION_ID()",
-            (database,),
-        )
+        rows = [
+            r
+            for r in ex.execute(
+                f"SELECT {conn_id} FROM information_schema.processlist "
+                f"WHERE {db} = %s AND {conn_id} <> CONNECTION_ID()",
+                (database,),
+            )
+            if int(r[0]) not in keep
+        ]
         for (number,) in rows:
             with contextlib.suppress(QueryError):  # it ended by itself in between
                 ex.execute(f"KILL CONNECTION {int(number)}")

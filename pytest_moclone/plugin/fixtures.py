@@ -91,10 +91,11 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
         client = run.admin.connect_to(ready.name)
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
+    own = client.connection.server_id
     client.close()
     if ready.name not in run.stats.kept:
         with guarded(request, run):
-            run.end_left_connections(ready.name, request.node.nodeid)
+            run.end_left_connections(ready.name, request.node.nodeid, keep=(own,))
             run.release_clone(ready)
 
 
@@ -118,9 +119,10 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
 
     yield make
     for ready, client in made:
+        own = client.connection.server_id
         client.close()
         with guarded(request, run):
-            run.end_left_connections(ready.name, request.node.nodeid)
+            run.end_left_connections(ready.name, request.node.nodeid, keep=(own,))
             run.release_clone(ready)
 
 
@@ -136,7 +138,8 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run.worker_db = name
     yield client
     run.worker_db = None
+    own = client.connection.server_id
     client.close()
     with guarded(request, run):
-        run.end_left_connections(name, "mo_worker_db")
+        run.end_left_connections(name, "mo_worker_db", keep=(own,))
         run.drop_clone(name)

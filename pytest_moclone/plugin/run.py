@@ -258,10 +258,11 @@ class MocloneRun:
         self.stats.record_ready(ready, test_id)
         return ready
 
-    def end_left_connections(self, name: str, test_id: str) -> None:
+    def end_left_connections(self, name: str, test_id: str, keep: tuple[int, ...] = ()) -> None:
         """End the connections a test left open on its database (an unclosed SQLAlchemy
-        session would hold its locks and make the drop wait); the summary names the test."""
-        ended = self.admin.clone.end_connections(name)
+        session would hold its locks and make the drop wait); the summary names the test.
+        ``keep``: the fixture's own connection, just closed (MatrixOne may list it a moment)."""
+        ended = self.admin.clone.end_connections(name, keep=keep)
         if ended:
             self.stats.left_open.append((test_id, ended))
 
