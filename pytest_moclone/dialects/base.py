@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -32,6 +33,10 @@ class SnapshotInfo:
     database: Optional[str] = None
     table: Optional[str] = None
     created_at: Optional[dt.datetime] = None
+
+
+#: Seconds :meth:`Dialect.end_connections` waits for a process list that lists its own session.
+PROCESSLIST_WAIT = 20.0
 
 
 class Dialect(ABC):
@@ -128,21 +133,28 @@ class Dialect(ABC):
     def end_connections(self, ex: Executor, database: str, keep: tuple[int, ...] = ()) -> int:
         """End every other connection whose current database is ``database`` (a test left it
         open: it would hold locks, or write after the check), except the ids in ``keep`` (a
-        connection just closed, which the server may list a moment longer); how many."""
+        connection just closed, which the server may list a moment longer); how many.
+
+        The listing is trusted only once it shows this connection itself: a MatrixOne 3.0.18
+        that has just started lists none of the users' sessions for a few seconds (seen live),
+        so it is read again, for at most :data:`PROCESSLIST_WAIT` seconds."""
         conn_id, db = self.process_columns
-        rows = [
-            r
-            for r in ex.execute(
-                f"SELECT {conn_id} FROM information_schema.processlist "
-                f"WHERE {db} = %s AND {conn_id} <> CONNECTION_ID()",
+        deadline = time.monotonic() + PROCESSLIST_WAIT
+        while True:
+            rows = ex.execute(
+                f"SELECT {conn_id}, {conn_id} = CONNECTION_ID() "
+                "FROM information_schema.processlist WHERE"
+                f" {db} = %s OR {conn_id} = CONNECTION_ID()",
                 (database,),
             )
-            if int(r[0]) not in keep
-        ]
-        for (number,) in rows:
+            if any(int(me or 0) for _, me in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        others = [int(n) for n, me in rows if not int(me or 0) and int(n) not in keep]
+        for number in others:
             with contextlib.suppress(QueryError):  # it ended by itself in between
-                ex.execute(f"KILL CONNECTION {int(number)}")
-        return len(rows)
+                ex.execute(f"KILL CONNECTION {number}")
+        return len(others)
 
     def read_signals(
         self, ex: Executor, database: str, base: str, snapshot: str, *, after: bool
