@@ -16,7 +16,10 @@ from .connection import Connection, Executor, Transaction, mask_url, parse_url
 from .dialects.base import SnapshotInfo
 from .errors import (
     CloneError,
+    CloneWarning,
+    InvalidCloneNameError,
     InvalidNameError,
+    InvalidSnapshotNameError,
     MocloneError,
     QueryError,
     ServerConnectionError,
@@ -34,9 +37,12 @@ __all__ = [
     "CloneError",
     "CloneJanitor",
     "CloneManager",
+    "CloneWarning",
     "Connection",
     "Executor",
+    "InvalidCloneNameError",
     "InvalidNameError",
+    "InvalidSnapshotNameError",
     "MocloneError",
     "QueryError",
     "ServerConnectionError",

@@ -12,15 +12,28 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from .diff import DatabaseDiff
-from .errors import CloneError, QueryError, server_refused
+from .errors import CloneError, QueryError, raises, server_refused
 from .janitor import CloneJanitor
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
+from .verify import Difference, verify
 
 if TYPE_CHECKING:
     from .connection import Executor
     from .dialects.base import Dialect, SnapshotInfo
 
 log = logging.getLogger("pytest_moclone")
+
+#: ``information_schema.tables.table_type`` of a table that holds rows of its own: MariaDB names
+#: a system-versioned table ``SYSTEM VERSIONED``; views, sequences (MatrixOne: ``INTERNAL
+#: TABLE``) and external tables are refused by :meth:`CloneManager.clone_table`.
+BASE_TABLE_TYPES = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
+
+#: Seconds a drop waits for a lock another connection holds before it says the database is busy.
+DROP_LOCK_WAIT = 30
+
+
+def article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 class CloneManager:
@@ -41,6 +54,7 @@ class CloneManager:
         """True where :meth:`branch_database` copies diff natively row by row (MatrixOne 3.0.5+)."""
         return self.dialect.lineage_diff
 
+    @raises(CloneError)
     def branch_database(
         self,
         target_db: str,
@@ -53,6 +67,7 @@ class CloneManager:
         MatrixOne >= 3.0.5). Elsewhere it is exactly :meth:`clone_database`."""
         return self.clone_database(target_db, source_db, snapshot_name, if_not_exists, _branch=True)
 
+    @raises(CloneError)
     def diff(
         self,
         target_db: str,
@@ -81,6 +96,7 @@ class CloneManager:
         except QueryError as exc:
             raise server_refused(CloneError, what, exc) from exc
 
+    @raises(CloneError)
     def clone_database(
         self,
         target_db: str,
@@ -112,6 +128,7 @@ class CloneManager:
         self._run(what, lambda: dialect.clone_database(ex, target, source, snapshot, _branch))
         return True
 
+    @raises(CloneError)
     def clone_database_with_snapshot(
         self, target_db: str, source_db: str, snapshot_name: str, if_not_exists: bool = False
     ) -> bool:
@@ -123,7 +140,29 @@ class CloneManager:
             )
         return self.clone_database(target_db, source_db, snapshot_name, if_not_exists)
 
+    @raises(CloneError)
+    def verify(
+        self, clone_db: str, source_db: str, snapshot_name: Optional[str] = None
+    ) -> list[Difference]:
+        """How ``clone_db`` differs from ``source_db`` (as of ``snapshot_name``): objects missing
+        or extra by kind, and tables whose row count or checksum differ, each with the server's
+        limit and the fix where known. Empty when the clone is faithful."""
+        clone = check_identifier(clone_db, "clone database name")
+        source = check_identifier(source_db, "source database name")
+        what = f"cannot compare database {clone!r} with {source!r}"
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(what, snapshot_name, database=source, table=None)
+        for name in (clone, source):
+            if not self.dialect.database_exists(self.executor, name):
+                raise CloneError(f"{what}: database {name!r} does not exist")
+        try:
+            return verify(self.executor, self.dialect, clone, source, snapshot)
+        except QueryError as exc:
+            raise server_refused(CloneError, what, exc) from exc
+
     # -- tables ---------------------------------------------------------------------------
+    @raises(CloneError)
     def clone_table(
         self,
         target_table: str,
@@ -148,15 +187,14 @@ class CloneManager:
             snapshot = self._snapshot_for(
                 what, snapshot_name, database=source.database, table=source.table
             )
-        else:
-            kind = dialect.table_type(ex, source)
-            if kind is None:
-                raise CloneError(f"{what}: source table {source} does not exist")
-            if kind != "BASE TABLE":
-                raise CloneError(
-                    f"{what}: {source} is a {kind.lower()}, not a base table; only base tables "
-                    "can be cloned one by one (clone its database to copy it with the rest)"
-                )
+        kind = dialect.source_table_type(ex, source, snapshot)
+        if kind is None and snapshot is None:
+            raise CloneError(f"{what}: source table {source} does not exist")
+        if kind is not None and kind not in BASE_TABLE_TYPES:
+            raise CloneError(
+                f"{what}: {source} is {article(kind.lower())}, not a base table; only base tables "
+                "can be cloned one by one (clone its database to copy it with the rest)"
+            )
         if not dialect.database_exists(ex, target.database):
             raise CloneError(
                 f"{what}: target database {target.database!r} does not exist (create it first)"
@@ -168,6 +206,7 @@ class CloneManager:
         self._run(what, lambda: dialect.clone_table(ex, target, source, snapshot))
         return True
 
+    @raises(CloneError)
     def clone_table_with_snapshot(
         self, target_table: str, source_table: str, snapshot_name: str, if_not_exists: bool = False
     ) -> bool:
@@ -180,18 +219,42 @@ class CloneManager:
         return self.clone_table(target_table, source_table, snapshot_name, if_not_exists)
 
     # -- a clone's life ---------------------------------------------------------------------
-    def drop(self, database: str) -> None:
+    @raises(CloneError)
+    def drop(self, database: str, *, lock_wait_timeout: Optional[int] = DROP_LOCK_WAIT) -> None:
         """Drop a clone (``DROP DATABASE IF EXISTS``, retried when it loses a deadlock).
 
-        The library drops what it is told to: the plugin calls this only for databases its
-        registry proves it created.
+        A lock another connection holds on it (an open transaction that wrote to it; on MariaDB
+        any open transaction that read it) makes the drop wait at most ``lock_wait_timeout``
+        seconds (None: the server's default, a day on MariaDB), then raise CloneError saying it
+        is busy; :meth:`end_connections` first ends the connections using it. The library drops
+        what it is told to: the plugin calls this only for databases its registry proves it
+        created.
         """
         name = check_identifier(database, "database name")
         check_not_system(name, "dropped")
+        what = f"cannot drop database {name!r}"
         try:
-            self.dialect.drop_database(self.executor, name)
+            self.dialect.drop_database(self.executor, name, lock_wait_timeout)
         except QueryError as exc:
-            raise server_refused(CloneError, f"cannot drop database {name!r}", exc) from exc
+            if exc.server_code in self.dialect.lock_wait_codes:
+                raise CloneError(
+                    f"{what}: it is busy: another connection holds a lock on it (an open "
+                    f"transaction), and the drop waited {lock_wait_timeout} s for it; commit or "
+                    "close that connection, or end the connections using the database with "
+                    "client.clone.end_connections() first",
+                    server_code=exc.server_code,
+                    server_message=exc.server_message,
+                ) from exc
+            raise server_refused(CloneError, what, exc) from exc
+
+    @raises(CloneError)
+    def end_connections(self, database: str, *, keep: tuple[int, ...] = ()) -> int:
+        """End every other connection whose current database is ``database`` (their open
+        transactions roll back, their locks go), except the connection ids in ``keep``; how
+        many there were."""
+        name = check_identifier(database, "database name")
+        check_not_system(name, "target")
+        return self.dialect.end_connections(self.executor, name, keep)
 
     def temporary(
         self,
@@ -220,9 +283,9 @@ class CloneManager:
                     f"{what}: snapshot {name!r} is of table {snapshot.database}.{snapshot.table}; "
                     "a database clone needs a snapshot of the database"
                 )
-            covered = (snapshot.database, snapshot.table) == (database, table)
+            covered = self._same(snapshot.database, database) and self._same(snapshot.table, table)
         elif snapshot.level == "database":
-            covered = snapshot.database == database
+            covered = self._same(snapshot.database, database)
         else:  # account or cluster snapshots cover every database
             covered = True
         if not covered:
@@ -233,6 +296,12 @@ class CloneManager:
             )
             raise CloneError(f"{what}: snapshot {name!r} is of {snapshot.level} {scope!r}")
         return snapshot
+
+    def _same(self, a: Optional[str], b: Optional[str]) -> bool:
+        """Two names equal the way the server compares them (MatrixOne folds case)."""
+        if a is None or b is None:
+            return a == b
+        return a.lower() == b.lower() if self.dialect.folds_names else a == b
 
     def _run(self, what: str, clone: object) -> None:
         started = time.perf_counter()

@@ -189,6 +189,11 @@ class Connection:
     def describe(self) -> str:
         return f"{self._info.describe()} at {self.host}:{self.port}"
 
+    @property
+    def server_id(self) -> int:
+        """This connection's id on the server (``CONNECTION_ID()``), from the handshake."""
+        return int(self._conn.thread_id())  # type: ignore[no-untyped-call]
+
     def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> list[Row]:
         """Run one statement and return its rows (an empty list for statements without rows)."""
         try:
@@ -224,7 +229,10 @@ class Connection:
                 while cur.nextset():
                     results.append(list(cur.fetchall() or ()))
         except pymysql.err.MySQLError as exc:
-            raise self.translate(exc, script) from exc
+            error = self.translate(exc, script)
+            if isinstance(error, QueryError):
+                error.statement_index = len(results)  # the statements before it all ran
+            raise error from exc
         return results
 
     def execute_script(self, statements: Sequence[str]) -> None:

@@ -72,6 +72,9 @@ def sql_literal(value: Any, width: int = 40) -> str:
         text = str(value)
     elif isinstance(value, (bytes, bytearray)):
         text = "0x" + bytes(value).hex()
+        if len(text) > width:  # a BLOB: its first bytes, and how many there are
+            size = f"... ({len(value)} bytes)"
+            return text[: max(4, width - len(size))] + size
     elif isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         text = f"'{value}'"
     else:

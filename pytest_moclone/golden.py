@@ -9,7 +9,6 @@ in plugin/run.py: once per run, once in total under pytest-xdist).
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ from typing import Optional
 from .client import Client
 from .errors import MocloneError
 from .names import check_identifier, quote
+from .sqlfile import SqlFileError, read_golden_file
 
 
 @dataclass(frozen=True)
@@ -42,48 +42,38 @@ class GoldenSetupError(MocloneError):
     """The user's golden SQL or setup hook failed."""
 
 
-def split_sql(text: str) -> list[str]:
-    """Split a SQL file into statements on ``;`` outside quotes and comments."""
-    statements: list[str] = []
-    current: list[str] = []
-    for token in _TOKENS.finditer(text):
-        piece = token.group(0)
-        if piece == ";":
-            stmt = "".join(current).strip()
-            if stmt:
-                statements.append(stmt)
-            current = []
-        elif piece.startswith(("--", "#", "/*")) and not piece.startswith("/*!"):
-            current.append(" ")
-        else:
-            current.append(piece)
-    tail = "".join(current).strip()
-    if tail:
-        statements.append(tail)
-    return statements
-
-
-_TOKENS = re.compile(
-    r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`"""
-    r"""|--[^\n]*|\#[^\n]*|/\*.*?\*/|;|[^'"`;\-#/]+|.""",
-    re.DOTALL,
-)
-
-
 def load_sql_files(client: Client, paths: Iterable[Path]) -> None:
+    """Run each file on the golden (``client``'s database) as the ``mysql`` client would
+    (sqlfile.py), then commit what it left open and turn autocommit back on."""
+    golden = client.database
+    assert golden is not None
     for path in paths:
-        for number, statement in enumerate(split_sql(path.read_text(encoding="utf-8")), 1):
+        try:
+            statements = read_golden_file(
+                path, golden, client.info, folds_names=client.dialect.folds_names
+            )
+        except SqlFileError as exc:
+            raise GoldenSetupError(exc.message) from exc
+        for number, stmt in enumerate(statements, 1):
             try:
-                client.execute(statement)
+                client.execute(stmt.text)
             except MocloneError as exc:
                 if exc.server_code is None:
                     raise
                 raise GoldenSetupError(
-                    f"golden SQL file {path}, statement {number} failed: "
-                    f"({exc.server_code}) {exc.server_message}\n  {statement[:200]}",
+                    f"golden SQL file {path}, statement {number} (line {stmt.line}) failed: "
+                    f"({exc.server_code}) {exc.server_message}\n  {stmt.text[:200]}",
                     server_code=exc.server_code,
                     server_message=exc.server_message,
                 ) from exc
+        commit_and_autocommit(client)
+
+
+def commit_and_autocommit(client: Client) -> None:
+    """Commit whatever a hook or file left open, and turn autocommit back on: a dump's
+    ``SET AUTOCOMMIT=0`` or a hook's open transaction must not leave the golden empty."""
+    client.execute("COMMIT")
+    client.execute("SET autocommit = 1")
 
 
 def build_golden(
@@ -102,6 +92,7 @@ def build_golden(
     admin.execute(f"CREATE DATABASE {quote(check_identifier(database))}")
     with admin.connect_to(database) as client:
         fill(client)
+        commit_and_autocommit(client)
     record("snapshot", snapshot)
     admin.snapshots.create(snapshot, database=database)
     return Golden(database, snapshot, time.perf_counter() - started)
@@ -109,14 +100,14 @@ def build_golden(
 
 def user_snapshot(admin: Client, name: str) -> Golden:
     """Clone from a snapshot the user already has (``--mo-snapshot``)."""
-    found = admin.snapshots.get(name)
-    if found is None:
+    if not admin.snapshots.exists(name):
         names = [s.name for s in admin.snapshots.list()]
         listing = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"
         raise MocloneError(
             f"--mo-snapshot {name!r}: no such snapshot on {admin.info.describe()} at "
             f"{admin.host}:{admin.port}; the snapshots there are: {listing}"
         )
+    found = admin.snapshots.get(name)
     if found.level != "database" or not found.database:
         raise MocloneError(
             f"--mo-snapshot {name!r} is a {found.level} snapshot; the plugin clones databases, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from .errors import QueryError, SnapshotError, server_refused
+from .errors import QueryError, SnapshotError, raises, server_refused
 from .names import TableName, check_identifier, check_not_system, check_snapshot_name
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class SnapshotManager:
         self.executor = executor
         self.dialect = dialect
 
+    @raises(SnapshotError)
     def create(
         self, name: str, database: Optional[str] = None, table: Optional[str] = None
     ) -> SnapshotInfo:
@@ -59,6 +60,7 @@ class SnapshotManager:
             raise SnapshotError(f"{what}: the server accepted it but does not list it")
         return created[0]
 
+    @raises(SnapshotError)
     def drop(self, name: str, if_exists: bool = False) -> bool:
         """Drop a snapshot. Returns False if it did not exist and ``if_exists`` was set."""
         name = check_snapshot_name(name)
@@ -76,13 +78,19 @@ class SnapshotManager:
             raise server_refused(SnapshotError, what, exc) from exc
         return True
 
-    def get(self, name: str) -> Optional[SnapshotInfo]:
+    @raises(SnapshotError)
+    def get(self, name: str) -> SnapshotInfo:
+        """The snapshot called ``name``; SnapshotError when there is none (as the SDK does)."""
         found = self.dialect.list_snapshots(self.executor, check_snapshot_name(name))
-        return found[0] if found else None
+        if not found:
+            raise SnapshotError(f"snapshot {name!r} does not exist")
+        return found[0]
 
+    @raises(SnapshotError)
     def exists(self, name: str) -> bool:
-        return self.get(name) is not None
+        return bool(self.dialect.list_snapshots(self.executor, check_snapshot_name(name)))
 
+    @raises(SnapshotError)
     def list(self) -> list[SnapshotInfo]:
         """Every snapshot, newest first."""
         return self.dialect.list_snapshots(self.executor)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -32,6 +33,10 @@ class SnapshotInfo:
     database: Optional[str] = None
     table: Optional[str] = None
     created_at: Optional[dt.datetime] = None
+
+
+#: Seconds :meth:`Dialect.end_connections` waits for a process list that lists its own session.
+PROCESSLIST_WAIT = 20.0
 
 
 class Dialect(ABC):
@@ -70,6 +75,18 @@ class Dialect(ABC):
         )
         return str(rows[0][0]).upper() if rows else None
 
+    def read_side(self, base: str, snapshot: Optional[SnapshotInfo]) -> tuple[str, str]:
+        """Where ``base`` as of ``snapshot`` is read: a database, and what follows a table
+        name (MatrixOne: ``{SNAPSHOT = 's'}``; the emulation: its frozen copy)."""
+        return base, ""
+
+    def source_table_type(
+        self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> Optional[str]:
+        """The kind of a table about to be cloned, as of ``snapshot`` where the dialect can tell;
+        None when it cannot be found (then the clone itself says what is wrong)."""
+        return self.table_type(ex, table)
+
     def table_exists(self, ex: Executor, table: TableName) -> bool:
         return self.table_type(ex, table) is not None
 
@@ -85,25 +102,59 @@ class Dialect(ABC):
             keys.setdefault(str(table), []).append(str(column))
         return {t: tuple(c) for t, c in keys.items()}
 
-    def drop_database(self, ex: Executor, database: str) -> None:
-        ex.execute_ddl(f"DROP DATABASE IF EXISTS {quote(database)}")
+    def drop_database(
+        self, ex: Executor, database: str, lock_wait_timeout: Optional[int] = None
+    ) -> None:
+        """Drop ``database``; with ``lock_wait_timeout`` (seconds) a lock another connection
+        holds on it makes the drop fail after that long (1205, or 20400 on MatrixOne 3.0),
+        where the server's default would wait a day (MariaDB) or a year (MatrixOne 3.0)."""
+        drop = f"DROP DATABASE IF EXISTS {quote(database)}"
+        if lock_wait_timeout is None:
+            ex.execute_ddl(drop)
+            return
+        ex.execute_script(
+            [
+                "SET @moclone_lwt = @@session.lock_wait_timeout",
+                f"SET SESSION lock_wait_timeout = {max(1, int(lock_wait_timeout))}",
+            ]
+        )
+        try:
+            ex.execute_ddl(drop)
+        finally:
+            with contextlib.suppress(QueryError):
+                ex.execute("SET SESSION lock_wait_timeout = @moclone_lwt")
+
+    #: What the server answers when a statement waited ``lock_wait_timeout`` for a lock.
+    lock_wait_codes: frozenset[int] = frozenset({1205})
 
     #: The process list's columns: a connection's id, and its current database.
     process_columns = ("id", "db")
 
-    def end_connections(self, ex: Executor, database: str) -> int:
+    def end_connections(self, ex: Executor, database: str, keep: tuple[int, ...] = ()) -> int:
         """End every other connection whose current database is ``database`` (a test left it
-        open: it would hold locks, or write after the check); how many there were."""
+        open: it would hold locks, or write after the check), except the ids in ``keep`` (a
+        connection just closed, which the server may list a moment longer); how many.
+
+        The listing is trusted only once it shows this connection itself: a MatrixOne 3.0.18
+        that has just started lists none of the users' sessions for a few seconds (seen live),
+        so it is read again, for at most :data:`PROCESSLIST_WAIT` seconds."""
         conn_id, db = self.process_columns
-        rows = ex.execute(
-            f"SELECT {conn_id} FROM information_schema.processlist "
-            f"WHERE {db} = %s AND {conn_id} <> CONNECTION_ID()",
-            (database,),
-        )
-        for (number,) in rows:
+        deadline = time.monotonic() + PROCESSLIST_WAIT
+        while True:
+            rows = ex.execute(
+                f"SELECT {conn_id}, {conn_id} = CONNECTION_ID() "
+                "FROM information_schema.processlist WHERE"
+                f" {db} = %s OR {conn_id} = CONNECTION_ID()",
+                (database,),
+            )
+            if any(int(me or 0) for _, me in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        others = [int(n) for n, me in rows if not int(me or 0) and int(n) not in keep]
+        for number in others:
             with contextlib.suppress(QueryError):  # it ended by itself in between
-                ex.execute(f"KILL CONNECTION {int(number)}")
-        return len(rows)
+                ex.execute(f"KILL CONNECTION {number}")
+        return len(others)
 
     #: ``ROLLBACK TO SAVEPOINT`` works (it tells whether a test ended its transaction).
     savepoints: bool = True

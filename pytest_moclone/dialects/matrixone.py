@@ -6,14 +6,17 @@ source's rows into the existing table (table, v4.0.0-rc3 to v4.2.0). The manager
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..errors import CloneError, QueryError
 from ..names import TableName, literal, quote
 from .base import Dialect, SnapshotInfo
 from .matrixone_diff import diff_database
+from .matrixone_fidelity import SourceScan, refusals, scan, view_mode_error
 from .signals import matrixone_signals
 
 if TYPE_CHECKING:
@@ -114,10 +117,19 @@ class MatrixOneDialect(Dialect):
     native = True
     folds_names = True  # lower_case_table_names = 1: names are stored lower-cased
     process_columns = ("conn_id", "db")
+    lock_wait_codes = frozenset({1205, 20400})  # 20400 "invalid state lock timeout" (3.0.18)
 
     def __init__(self, info: ServerInfo) -> None:
         self.info = info
         self._linked: dict[tuple[str, str], frozenset[str]] = {}
+        self._scans: dict[tuple[str, str, object], SourceScan] = {}
+
+    def read_side(self, base: str, snapshot: Optional[SnapshotInfo]) -> tuple[str, str]:
+        return base, snapshot_clause(snapshot)
+
+    def table_type(self, ex: Executor, table: TableName) -> Optional[str]:
+        kind = super().table_type(ex, table)
+        return "SEQUENCE" if kind == "INTERNAL TABLE" else kind  # how MatrixOne lists one
 
     savepoints = False  # SAVEPOINT is accepted, ROLLBACK TO fails 20101 "not implemented yet"
 
@@ -190,7 +202,48 @@ class MatrixOneDialect(Dialect):
             if branch and self.supports_data_branch
             else clone_database_sql(target, source, snapshot)
         )
-        ex.execute_ddl(sql)
+        what = f"cannot clone database {source!r} into {target!r}"
+        found = self._scan(ex, source, snapshot)
+        problems = refusals(found, self.info)
+        if problems:
+            raise CloneError(f"{what}: " + "; ".join(problems))
+        mode = found.clone_sql_mode() if self.info.at_least(4, 0, 0) else None
+        if mode is not None:
+            ex.execute_script(
+                ["SET @moclone_sm = @@session.sql_mode", f"SET SESSION sql_mode = {literal(mode)}"]
+            )
+        try:
+            ex.execute_ddl(sql)
+        except QueryError as exc:
+            if exc.server_code == 1149:
+                raise CloneError(
+                    f"{what}: {view_mode_error(source, self.info)}",
+                    server_code=exc.server_code,
+                    server_message=exc.server_message,
+                ) from exc
+            raise
+        finally:
+            if mode is not None:
+                ex.execute("SET SESSION sql_mode = @moclone_sm")
+        after = found.after_clone(target)
+        if after:
+            try:
+                for statement in after:  # one by one: see matrixone_fidelity.py
+                    ex.execute(statement)
+            except QueryError as exc:
+                with contextlib.suppress(QueryError):
+                    ex.execute(f"DROP DATABASE IF EXISTS {quote(target)}")
+                exc.subject = exc.subject or "the sequences and the views reading them"
+                raise
+
+    def _scan(self, ex: Executor, source: str, snapshot: Optional[SnapshotInfo]) -> SourceScan:
+        """What the CLONE would mishandle; read once per snapshot (it cannot change)."""
+        if snapshot is None:
+            return scan(ex, source, None)
+        key = (source.lower(), snapshot.name, snapshot.created_at)
+        if key not in self._scans:
+            self._scans[key] = scan(ex, source, snapshot)
+        return self._scans[key]
 
     def diff_database(
         self,
@@ -206,7 +259,18 @@ class MatrixOneDialect(Dialect):
     def clone_table(
         self, ex: Executor, target: TableName, source: TableName, snapshot: Optional[SnapshotInfo]
     ) -> None:
-        ex.execute(clone_table_sql(target, source, snapshot))
+        try:
+            ex.execute(clone_table_sql(target, source, snapshot))
+        except QueryError as exc:
+            if exc.server_code == 1690 and "AUTO_INCREMENT" in str(exc.server_message):
+                raise CloneError(
+                    f"cannot clone table {source} into {target}: {self.info.describe()} starts "
+                    "a clone's AUTO_INCREMENT counter 10000 above the source's, which a TINYINT "
+                    "column cannot hold (1690); make the column SMALLINT or wider (INT is safe)",
+                    server_code=exc.server_code,
+                    server_message=exc.server_message,
+                ) from exc
+            raise
 
     def create_snapshot(self, ex: Executor, name: str, database: str, table: Optional[str]) -> None:
         account_level = not self.info.at_least(*SCOPED_SNAPSHOT_GC_SINCE)

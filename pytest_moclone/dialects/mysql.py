@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
-from ..errors import MocloneError, SnapshotError
+from ..errors import CloneWarning, MocloneError, QueryError, SnapshotError
 from ..names import TableName, literal, quote
 from . import tablespaces
 from .base import Dialect, SnapshotInfo
+from .mysql_objects import subject_of
 from .mysql_plan import (
     NAMED_FOREIGN_KEY,
     UNQUALIFIED_REFERENCE,
@@ -58,6 +60,14 @@ def frozen_database_name(snapshot_name: str) -> str:
     return f"{FROZEN_PREFIX}{snapshot_name[: 64 - len(FROZEN_PREFIX) - 9]}_{digest}"
 
 
+def read_checked_plan(ex: Executor, database: str) -> DatabasePlan:
+    """The plan of ``database``, with a warning for each object a copy cannot reproduce."""
+    plan = read_plan(ex, database)
+    for line in plan.warnings:
+        warnings.warn(CloneWarning(f"copying database {database!r}: {line}"), stacklevel=3)
+    return plan
+
+
 class MySQLDialect(Dialect):
     """The emulation; also used for MatrixOne servers older than 3.0 (no native CLONE)."""
 
@@ -89,7 +99,8 @@ class MySQLDialect(Dialect):
         branch: bool = False,
     ) -> None:
         if snapshot is None:
-            self._run_copy(ex, read_plan(ex, source).statements(target), created_database=target)
+            plan = read_checked_plan(ex, source)
+            self._run_copy(ex, plan.statements(target), created_database=target)
             return
         plan = self._frozen_plan(ex, snapshot)
         as_files = self._tables_as_files(ex, plan, target)
@@ -177,6 +188,16 @@ class MySQLDialect(Dialect):
         copy = copy_rows(TablePlan(target.table, create, columns), read_from, target)
         self._run_copy(ex, [create, copy], created_table=target)
 
+    def read_side(self, base: str, snapshot: Optional[SnapshotInfo]) -> tuple[str, str]:
+        return (base if snapshot is None else frozen_database_name(snapshot.name)), ""
+
+    def source_table_type(
+        self, ex: Executor, table: TableName, snapshot: Optional[SnapshotInfo]
+    ) -> Optional[str]:
+        if snapshot is None:
+            return self.table_type(ex, table)
+        return self.table_type(ex, TableName(table.table, frozen_database_name(snapshot.name)))
+
     def _run_copy(
         self,
         ex: Executor,
@@ -194,12 +215,22 @@ class MySQLDialect(Dialect):
             *statements,
         ]
         restore = "SET SESSION foreign_key_checks = @moclone_fk, unique_checks = @moclone_uc"
+        sent: list[str] = []
         try:
             if then is None:
-                ex.execute_script([*script, restore])
+                sent = [*script, restore]
+                ex.execute_script(sent)
             else:
-                ex.execute_script(script)
-                ex.execute_script([*then(), restore])
+                sent = script
+                ex.execute_script(sent)
+                sent = [*then(), restore]
+                ex.execute_script(sent)
+        except QueryError as exc:
+            self._after_failed_copy(ex, created_database, created_table)
+            index = exc.statement_index
+            if exc.subject is None and index is not None and index < len(sent):
+                exc.subject = subject_of(sent[index])
+            raise
         except BaseException:
             self._after_failed_copy(ex, created_database, created_table)
             raise
@@ -315,7 +346,7 @@ class MySQLDialect(Dialect):
         )
         try:
             if table is None:
-                self._run_copy(ex, read_plan(ex, database).statements(frozen))
+                self._run_copy(ex, read_checked_plan(ex, database).statements(frozen))
             else:
                 ex.execute(f"CREATE DATABASE {quote(frozen)} CHARACTER SET utf8mb4")
                 self.clone_table(ex, TableName(table, frozen), TableName(table, database), None)

@@ -2,20 +2,35 @@
 
 A table is re-created from ``SHOW CREATE TABLE`` (so foreign keys, generated columns,
 AUTO_INCREMENT, charsets and comments survive; ``CREATE TABLE ... LIKE`` would drop the foreign
-keys on MySQL), its rows copied in one transaction (one consistent read of all tables); views
-(re-pointed at the copy), triggers and stored routines follow. Pure planning: reading the plan
-takes an executor, the statements are plain strings for the dialect to run.
+keys on MySQL), its rows copied in one transaction (one consistent read of all tables), with a
+system-versioned table's history where the server can insert it; sequences, routines, views,
+triggers and events follow (mysql_objects.py), every name of the source re-pointed at the copy.
+Pure planning: reading the plan takes an executor, the statements are plain strings for the
+dialect to run.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from ..errors import SnapshotError
+from ..errors import QueryError
 from ..names import TableName, quote
+from .mysql_objects import (
+    RESTORE_SETTINGS,
+    SAVE_SETTINGS,
+    ObjectPlan,
+    names_in_strings,
+    object_statements,
+    read_events,
+    read_routines,
+    read_sequences,
+    read_triggers,
+    read_views,
+    repointer,
+)
 
 if TYPE_CHECKING:
     from ..connection import Executor
@@ -24,11 +39,6 @@ CREATE_TABLE_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.IGNORECASE)
 UNQUALIFIED_REFERENCE = re.compile(r"REFERENCES (`(?:[^`]|``)+`) \(")
 _FOREIGN_KEY_ITEM = re.compile(r"^\s*CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY ")
 NAMED_FOREIGN_KEY = re.compile(r"CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY")
-_DEFINER = re.compile(r"\s+DEFINER=(`(?:[^`]|``)*`|'[^']*'|\S+?)@(`(?:[^`]|``)*`|'[^']*'|\S+)")
-_ROUTINE_HEAD = re.compile(
-    r"^CREATE\s+(?P<kind>PROCEDURE|FUNCTION)\s+(?P<name>`(?:[^`]|``)+`|[\w$]+)\s*\(",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class TablePlan:
     columns: tuple[str, ...]  # the columns to copy (generated ones are computed, not copied)
     engine: str = ""
     partitioned: bool = False
+    #: A system-versioned table's period columns, when its history is copied with its rows.
+    history: Optional[tuple[str, str]] = None
 
 
 @dataclass
@@ -48,9 +60,11 @@ class DatabasePlan:
     charset: str
     collation: str
     tables: list[TablePlan] = field(default_factory=list)
-    views: list[tuple[str, str]] = field(default_factory=list)  # (name, definition) in order
-    triggers: list[str] = field(default_factory=list)  # CREATE TRIGGER, source-qualified
-    routines: list[str] = field(default_factory=list)  # SHOW CREATE PROCEDURE/FUNCTION
+    sequences: list[ObjectPlan] = field(default_factory=list)
+    #: Routines, views (each after those it reads), triggers and events, in that order.
+    objects: list[ObjectPlan] = field(default_factory=list)
+    #: What a copy of this database cannot reproduce exactly, one line per object.
+    warnings: list[str] = field(default_factory=list)
 
     def statements(self, target: str, *, frozen: bool = False) -> list[str]:
         """The statements that re-create this database as ``target`` (a new database)."""
@@ -59,77 +73,97 @@ class DatabasePlan:
     def table_statements(
         self, target: str, *, frozen: bool = False, as_files: Sequence[str] = ()
     ) -> list[str]:
-        """Create ``target`` and its tables with their rows; the tables ``as_files`` are left
-        empty with their tablespaces discarded, for tablespaces.py to fill. Then no table
-        gets its foreign keys yet (:meth:`foreign_key_statements` adds them): MariaDB cannot drop
-        a discarded table that a foreign key links, so a copy that fails half-way could not be
-        undone."""
+        """Create ``target``, its sequences and its tables with their rows; the tables
+        ``as_files`` are left empty with their tablespaces discarded, for tablespaces.py to
+        fill. Then no table gets its foreign keys yet (:meth:`foreign_key_statements` adds
+        them): MariaDB cannot drop a discarded table that a foreign key links, so a copy that
+        fails half-way could not be undone."""
+        repoint = repointer(self.database, target)
         out = [
             f"CREATE DATABASE {quote(target)} "
             f"CHARACTER SET {self.charset} COLLATE {self.collation}",
         ]
+        for sequence in self.sequences:
+            out += object_statements(sequence, repoint)
         for t in self.tables:
             create = split_foreign_keys(t.create_sql)[0] if as_files else t.create_sql
-            out.append(create_table_as(create, TableName(t.name, target)))
+            out.append(create_table_as(repoint(create), TableName(t.name, target)))
         out += [f"ALTER TABLE {quote(target)}.{quote(t)} DISCARD TABLESPACE" for t in as_files]
         # One transaction: every table is read at one point in time (InnoDB locks what
         # INSERT ... SELECT reads, so a writer beside us cannot show us half of its change).
         # A snapshot's frozen copy has no writers: plain reads, without those locks, are
         # consistent there and 13-18% faster (docs/performance.md).
+        copied = [t for t in self.tables if t.columns and t.name not in as_files]
+        out += self._copy_statements(copied, target, frozen=frozen)
+        return out
+
+    def _copy_statements(
+        self, tables: Sequence[TablePlan], target: str, *, frozen: bool
+    ) -> list[str]:
+        history = any(t.history for t in tables)
+        out = [HISTORY_ON] if history else []
         if frozen:
             out.append("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         out.append("START TRANSACTION")
         out += [
             copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
-            for t in self.tables
-            if t.columns and t.name not in as_files
+            for t in tables
         ]
         out.append("COMMIT")
-        return out
+        return out + ([HISTORY_OFF] if history else [])
 
     def foreign_key_statements(self, target: str) -> list[str]:
         """Add the foreign keys that ``table_statements(..., as_files=...)`` left out (with
         foreign key checks off this is a change of metadata, not a rebuild)."""
+        repoint = repointer(self.database, target)
         out = []
         for t in self.tables:
             keys = split_foreign_keys(t.create_sql)[1]
             if keys:
-                added = ", ".join(f"ADD {key}" for key in keys)
+                added = ", ".join(f"ADD {repoint(key)}" for key in keys)
                 out.append(f"ALTER TABLE {TableName(t.name, target).sql} {added}")
         return out
 
     def object_statements(self, target: str) -> list[str]:
-        """Views (re-pointed at ``target``), triggers and routines, once the tables are there."""
-        dst = quote(target)
+        """Routines, views, triggers and events, each under its own settings, re-pointed at
+        ``target``, once the tables are there."""
+        if not self.objects:
+            return []
         repoint = repointer(self.database, target)
-        out = []
-        for name, definition in self.views:
-            out.append(f"CREATE VIEW {dst}.{quote(name)} AS {repoint(definition)}")
-        out += [repoint(t) for t in self.triggers]
-        out += [qualify_routine(r, target) for r in self.routines]
-        return out
+        out = [SAVE_SETTINGS]
+        for obj in self.objects:
+            out += object_statements(obj, repoint)
+        return [*out, RESTORE_SETTINGS]
 
     def reset_statements(self, target: str, tables: Sequence[str]) -> list[str]:
         """Re-create ``tables`` of ``target`` (a copy of this plan) as they are here, with their
         rows and triggers; run with foreign key checks off, so that a parent can be dropped and
         made again under its children's keys."""
         chosen = [t for t in self.tables if t.name in set(tables)]
+        repoint = repointer(self.database, target)
         out = []
         for t in chosen:
             table = TableName(t.name, target)
-            out += [f"DROP TABLE IF EXISTS {table.sql}", create_table_as(t.create_sql, table)]
-        out += ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION"]
-        out += [
-            copy_rows(t, TableName(t.name, self.database), TableName(t.name, target))
-            for t in chosen
-            if t.columns
-        ]
-        out.append("COMMIT")
-        repoint = repointer(self.database, target)
-        db = quote(self.database)
-        on = tuple(f" ON {db}.{quote(t.name)} FOR EACH ROW " for t in chosen)
-        out += [repoint(trigger) for trigger in self.triggers if any(o in trigger for o in on)]
+            out += [
+                f"DROP TABLE IF EXISTS {table.sql}",
+                create_table_as(repoint(t.create_sql), table),
+            ]
+        out += self._copy_statements([t for t in chosen if t.columns], target, frozen=True)
+        names = {t.name for t in chosen}
+        triggers = [o for o in self.objects if o.kind == "trigger" and o.table in names]
+        if triggers:
+            out.append(SAVE_SETTINGS)
+            for trigger in triggers:
+                out += object_statements(trigger, repoint)
+            out.append(RESTORE_SETTINGS)
         return out
+
+
+HISTORY_ON = (
+    "SET @moclone_vih = @@session.system_versioning_insert_history, "
+    "@@session.system_versioning_insert_history = 1"
+)
+HISTORY_OFF = "SET @@session.system_versioning_insert_history = @moclone_vih"
 
 
 def split_foreign_keys(create_sql: str) -> tuple[str, list[str]]:
@@ -144,36 +178,17 @@ def split_foreign_keys(create_sql: str) -> tuple[str, list[str]]:
     return "\n".join([lines[0], ",\n".join(kept), *lines[close:]]), keys
 
 
-def repointer(source: str, target: str) -> Callable[[str], str]:
-    """Re-point ``source``-qualified names (views, trigger bodies) at ``target``."""
-    old, new = quote(source) + ".", quote(target) + "."
-
-    def repoint(sql: str) -> str:
-        return sql.replace(old, new)
-
-    return repoint
-
-
 def create_table_as(create_sql: str, target: TableName) -> str:
     return CREATE_TABLE_HEAD.sub(lambda _m: f"CREATE TABLE {target.sql}", create_sql, count=1)
 
 
 def copy_rows(plan: TablePlan, source: TableName, target: TableName) -> str:
-    cols = ", ".join(quote(c) for c in plan.columns)
-    return f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {source.sql}"
-
-
-def qualify_routine(create_sql: str, target: str) -> str:
-    """Put a routine into ``target``; its DEFINER goes (the copy belongs to whoever makes it)."""
-    body = _DEFINER.sub("", create_sql, count=1)
-    match = _ROUTINE_HEAD.match(body)
-    if match is None:
-        raise ValueError(f"unexpected routine definition: {create_sql[:80]!r}")
-    name = match.group("name")
-    if name.startswith("`"):
-        name = name[1:-1].replace("``", "`")
-    head = f"CREATE {match.group('kind').upper()} {quote(target)}.{quote(name)}("
-    return head + body[match.end() :]
+    """Copy the rows; a versioned table's history too (with :data:`HISTORY_ON` in effect)."""
+    if plan.history is None:
+        cols = ", ".join(quote(c) for c in plan.columns)
+        return f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {source.sql}"
+    cols = ", ".join(quote(c) for c in (*plan.columns, *plan.history))
+    return f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {source.sql} FOR SYSTEM_TIME ALL"
 
 
 def read_plan(ex: Executor, database: str) -> DatabasePlan:
@@ -190,8 +205,8 @@ def read_plan(ex: Executor, database: str) -> DatabasePlan:
         "ORDER BY table_name",
         (database,),
     )
-    tables = [str(row[0]) for row in kinds if row[1] == "BASE TABLE"]
-    view_names = [str(row[0]) for row in kinds if row[1] == "VIEW"]
+    tables = [str(row[0]) for row in kinds if row[1] in ("BASE TABLE", "SYSTEM VERSIONED")]
+    versioned = {str(row[0]) for row in kinds if row[1] == "SYSTEM VERSIONED"}
     storage = {
         str(name): (str(engine or ""), "partitioned" in str(options or ""))
         for name, _, engine, options in kinds
@@ -206,64 +221,52 @@ def read_plan(ex: Executor, database: str) -> DatabasePlan:
         if str(table) in copied and not generated:
             copied[str(table)].append(str(column))
     shows = ex.query_many([f"SHOW CREATE TABLE {quote(database)}.{quote(t)}" for t in tables])
+    history = bool(versioned) and _can_insert_history(ex)
     for name, rows in zip(tables, shows, strict=False):
         engine, partitioned = storage[name]
         create = str(rows[0][1])
-        plan.tables.append(TablePlan(name, create, tuple(copied[name]), engine, partitioned))
-    plan.views = views_in_order(ex, database, view_names)
-    plan.triggers = triggers(ex, database)
-    routines = ex.execute(
-        "SELECT routine_type, routine_name FROM information_schema.routines "
-        "WHERE routine_schema = %s ORDER BY routine_name",
-        (database,),
+        period = None
+        if name in versioned:
+            period = _period_columns(create)
+            if not history:
+                period = None
+                plan.warnings.append(
+                    f"table {name} is system-versioned, and this server cannot insert history "
+                    "rows (system_versioning_insert_history needs MariaDB 10.11): its copies "
+                    "have the current rows only, no history"
+                )
+        columns = tuple(c for c in copied[name] if period is None or c not in period)
+        plan.tables.append(TablePlan(name, create, columns, engine, partitioned, period))
+    plan.sequences = read_sequences(
+        ex, database, [str(row[0]) for row in kinds if row[1] == "SEQUENCE"]
     )
-    shows = ex.query_many(
-        [f"SHOW CREATE {kind} {quote(database)}.{quote(str(name))}" for kind, name in routines]
-    )
-    for (_kind, name), rows in zip(routines, shows, strict=False):
-        definition = rows[0][2]
-        if definition is None:
-            raise SnapshotError(
-                f"cannot read the definition of routine {database}.{name}: "
-                "the user needs the privilege to see it (SHOW CREATE needs SELECT on mysql.proc)"
+    views = read_views(ex, database, [str(row[0]) for row in kinds if row[1] == "VIEW"])
+    plan.objects = [*read_routines(ex, database), *views, *read_triggers(ex, database)]
+    plan.objects += read_events(ex, database)
+    for obj in plan.objects:
+        if names_in_strings(obj.create_sql, database):
+            plan.warnings.append(
+                f"{obj.label} names database {database} inside a string (dynamic SQL such as "
+                "PREPARE ... FROM '...'), which cannot be re-pointed safely: in a copy it "
+                f"still reaches {database}"
             )
-        plan.routines.append(str(definition))
     return plan
 
 
-def views_in_order(ex: Executor, database: str, names: Sequence[str]) -> list[tuple[str, str]]:
-    """Views with their definitions, each after the views it reads."""
-    if not names:
-        return []
-    rows = ex.execute(
-        "SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = %s",
-        (database,),
-    )
-    pending = {str(n): str(d) for n, d in rows}
-    ordered: list[tuple[str, str]] = []
-    while pending:
-        ready = [
-            n
-            for n, d in pending.items()
-            if not any(f"{quote(database)}.{quote(o)}" in d for o in pending if o != n)
-        ]
-        if not ready:  # a cycle cannot exist in valid views; keep the rest in name order
-            ready = sorted(pending)
-        for n in sorted(ready):
-            ordered.append((n, pending.pop(n)))
-    return ordered
+_PERIOD = re.compile(r"PERIOD FOR SYSTEM_TIME \(`((?:[^`]|``)+)`, `((?:[^`]|``)+)`\)")
 
 
-def triggers(ex: Executor, database: str) -> list[str]:
-    rows = ex.execute(
-        "SELECT trigger_name, action_timing, event_manipulation, event_object_table, "
-        "action_statement FROM information_schema.triggers WHERE trigger_schema = %s "
-        "ORDER BY event_object_table, event_manipulation, action_timing, action_order",
-        (database,),
-    )
-    db = quote(database)
-    return [
-        f"CREATE TRIGGER {db}.{quote(str(name))} {timing} {event} ON {db}.{quote(str(table))} "
-        f"FOR EACH ROW {body}"
-        for name, timing, event, table, body in rows
-    ]
+def _period_columns(create_sql: str) -> tuple[str, str]:
+    """A versioned table's row start/end columns: declared ones, else MariaDB's hidden ones."""
+    found = _PERIOD.search(create_sql)
+    if found is None:
+        return ("row_start", "row_end")
+    return (found.group(1).replace("``", "`"), found.group(2).replace("``", "`"))
+
+
+def _can_insert_history(ex: Executor) -> bool:
+    try:
+        ex.execute("SELECT @@session.system_versioning_insert_history")
+    except QueryError:
+        return False
+    return True

@@ -1,11 +1,12 @@
 """The diff in plain SQL, run on the server: MySQL/MariaDB, and MatrixOne tables without lineage.
 
 Rows are compared by primary key (only in the target = inserted, only in the base = deleted, same
-key with other values = updated, compared NULL-safely with ``<=>``); a table without a key is
-compared as a multiset of whole rows. Counts come from ``COUNT(*)``, rows from ``LIMIT``: no table
-is ever pulled into Python. Where the dialect has ``CHECKSUM TABLE`` (MySQL, MariaDB), tables whose
-checksums match are skipped first, so an untouched table costs one pass of reading, not a join;
-where it can narrow large tables (narrowing.py), only their changed buckets are joined.
+key with other values = updated, compared NULL-safely with ``<=>``; geometry as WKT); a table
+without a key is compared as a multiset of whole rows. Counts come from ``COUNT(*)``, rows from
+``LIMIT``: no table is ever pulled into Python. Where the dialect has ``CHECKSUM TABLE`` (MySQL,
+MariaDB), tables whose checksums match are skipped first, so an untouched table costs one pass of
+reading, not a join; where it can narrow large tables (narrowing.py), only their changed buckets
+are joined.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Optional
 
-from ..diff import DatabaseDiff, TableDiff
+from ..diff import DatabaseDiff, Row, TableDiff
 from ..names import quote
 from .narrowing import narrow
 from .schema_diff import Shape, record_alterations, schema_changes, shapes, shared_shape
@@ -62,6 +63,71 @@ def _exact(dialect: Dialect) -> str:
     return "BINARY " if dialect.binary_compare else ""
 
 
+GEOMETRY_TYPES = (
+    "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+    "multipolygon", "geometrycollection",
+)  # fmt: skip
+
+
+def is_geometry(kind: str) -> bool:
+    return kind.lower().split("(")[0].strip() in GEOMETRY_TYPES
+
+
+def value_of(ex: Executor, alias: str, column: str, kind: str) -> str:
+    """How a column is read for a diff: geometry as WKT (``<=>`` and ``hex`` fail on it on
+    MatrixOne, and raw WKB tells a reader nothing); MatrixOne 3.0 can only say NULL or not."""
+    ref = f"{alias}.{quote(column)}" if alias else quote(column)
+    if not is_geometry(kind):
+        return ref
+    if ex.info.dialect == "matrixone" and not ex.info.at_least(4, 0, 0):
+        return f"CASE WHEN {ref} IS NULL THEN NULL ELSE '<geometry>' END"
+    return f"ST_AsText({ref})"
+
+
+def same_value(ex: Executor, dialect: Dialect, column: str, kind: str) -> str:
+    """``n.column`` and ``o.column`` hold the same value, NULL-safely, exactly where the server
+    can tell; SET labels compare case-insensitively on MatrixOne 4.x, whose clones lower-case
+    them (docs/matrixone.md)."""
+    exact = _exact(dialect)
+    new, old = value_of(ex, "n", column, kind), value_of(ex, "o", column, kind)
+    if ex.info.dialect == "matrixone" and kind.lower().startswith("set("):
+        return f"LOWER({new}) <=> LOWER({old})"
+    return f"{exact}{new} <=> {exact}{old}"
+
+
+Pair = tuple[Optional[Row], Row]
+
+
+def settle_set_case(ex: Executor, shape: Shape, pairs: list[Pair]) -> list[Pair]:
+    """On MatrixOne, a SET value that differs from the golden's only in case (its clones
+    lower-case SET labels), or a BLOB that DIFF returns as text and SELECT as bytes, is shown as
+    unchanged: the old row takes the new value."""
+    if ex.info.dialect != "matrixone":
+        return pairs
+    sets = [c for c, kind in shape.columns if kind.lower().startswith("set(")]
+    for old, new in pairs:
+        if old is None:
+            continue
+        for column in sets:
+            if str(old.get(column)).lower() == str(new.get(column)).lower():
+                old[column] = new.get(column)
+        for column, value in old.items():  # DIFF gives text where SELECT gives bytes (3.0.18)
+            other = new.get(column)
+            as_text = isinstance(value, (bytes, bytearray)) and isinstance(other, str)
+            if as_text and bytes(value).decode("utf-8", "replace") == other:
+                old[column] = other
+    return pairs
+
+
+def decode_geometry(shape: Shape, row: Row) -> Row:
+    """MatrixOne's DATA BRANCH DIFF returns geometry as WKT bytes: as text."""
+    for column, kind in shape.columns:
+        value = row.get(column)
+        if is_geometry(kind) and isinstance(value, (bytes, bytearray)):
+            row[column] = bytes(value).decode("ascii", "replace")
+    return row
+
+
 def diff_table(
     ex: Executor, dialect: Dialect, new: str, old: str, table: str, shape: Shape, limit: int
 ) -> TableDiff:
@@ -81,13 +147,12 @@ def _by_key(
 ) -> TableDiff:
     names = shape.names
     width = len(names)
-    exact = _exact(dialect)
     on = " AND ".join(f"n.{quote(k)} = o.{quote(k)}" for k in shape.key)
     same = " AND ".join(
-        f"{exact}n.{quote(c)} <=> {exact}o.{quote(c)}" for c in names if c not in shape.key
+        same_value(ex, dialect, c, kind) for c, kind in shape.columns if c not in shape.key
     )
-    ncols = ", ".join(f"n.{quote(c)}" for c in names)
-    ocols = ", ".join(f"o.{quote(c)}" for c in names)
+    ncols = ", ".join(value_of(ex, "n", c, kind) for c, kind in shape.columns)
+    ocols = ", ".join(value_of(ex, "o", c, kind) for c, kind in shape.columns)
     first = quote(shape.key[0])
     missing = f"o.{first} IS NULL"  # a key column is never NULL: no match in the base
     changed = f"{missing} OR NOT ({same})" if same else missing
@@ -120,10 +185,14 @@ def _by_key(
             )[0][0]
         )
     result.inserted = [dict(zip(names, r[:width], strict=True)) for r in added[:limit]]
-    result.updated = [
-        (dict(zip(names, r[width:], strict=True)), dict(zip(names, r[:width], strict=True)))
-        for r in modified[:limit]
-    ]
+    result.updated = settle_set_case(
+        ex,
+        shape,
+        [
+            (dict(zip(names, r[width:], strict=True)), dict(zip(names, r[:width], strict=True)))
+            for r in modified[:limit]
+        ],
+    )
     result.deleted = [dict(zip(names, r, strict=True)) for r in gone[:limit]]
     return result
 
@@ -132,7 +201,7 @@ def _by_multiset(
     ex: Executor, dialect: Dialect, new: str, old: str, table: str, shape: Shape, limit: int
 ) -> TableDiff:
     """No key: whole rows, counted with multiplicity (an update shows as delete + insert)."""
-    cols = ", ".join(quote(c) for c in shape.names)
+    cols = ", ".join(f"{value_of(ex, '', c, kind)} AS {quote(c)}" for c, kind in shape.columns)
     exact = _exact(dialect)
     picked = ", ".join(f"MIN({quote(c)})" for c in shape.names)  # one value per exact group
     groups = ", ".join(f"{exact}{quote(c)}" for c in shape.names)

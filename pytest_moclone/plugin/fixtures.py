@@ -128,9 +128,11 @@ def mo_clone_db(request: pytest.FixtureRequest) -> Iterator[Client]:
         client = ready.client or run.admin.connect_to(ready.name)
     request.node.stash[CLONE_KEY] = CloneInfo(ready.name, client)
     yield client
+    own = client.connection.server_id
     client.close()
     with giving_back(request, run) as alive:
         if alive and ready.name not in run.stats.kept:
+            run.end_left_connections(ready.name, request.node.nodeid, keep=(own,))
             run.release_clone(ready)
 
 
@@ -158,7 +160,9 @@ def mo_txn_db(request: pytest.FixtureRequest) -> Iterator[Client]:
             client.close()
             return
         ending = rollback.end(client, mark)
+        own = client.connection.server_id
         client.close()
+        run.end_left_connections(ready.name, request.node.nodeid, keep=(own,))
         run.stats.record_ending(ending.rolled_back)
         if ending.unseen:  # its writes may have outlived the rollback unseen: made afresh
             ready = dataclasses.replace(ready, baseline=None)
@@ -193,9 +197,11 @@ def mo_clone_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cl
 
     yield make
     for ready, client in made:
+        own = client.connection.server_id
         client.close()
         with giving_back(request, run) as alive:
             if alive:
+                run.end_left_connections(ready.name, request.node.nodeid, keep=(own,))
                 run.release_clone(ready)
 
 
@@ -219,7 +225,9 @@ def mo_worker_db(request: pytest.FixtureRequest) -> Iterator[Client]:
     run.worker_db = name
     yield client
     run.worker_db = None
+    own = client.connection.server_id
     client.close()
     with giving_back(request, run) as alive:
         if alive:
+            run.end_left_connections(name, "mo_worker_db", keep=(own,))
             run.drop_clone(name)

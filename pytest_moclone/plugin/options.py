@@ -16,6 +16,7 @@ from typing import Any, Optional
 import pytest
 
 from ..connection import mask_url, parse_url
+from .checks import check_path_values
 
 SERVER_KINDS = ("auto", "url", "docker", "local", "mariadb", "matrixone")
 _PREFIX = re.compile(r"[a-z][a-z0-9]{0,15}")
@@ -109,6 +110,12 @@ OPTIONS = (
         "mo_diff", "show what a failed test changed in its database.", kind="bool", default=True
     ),
     Option(
+        "mo_verify",
+        "compare one clone with the golden (objects, rows) before any test runs.",
+        kind="bool",
+        default=True,
+    ),
+    Option(
         "mo_file_copy",
         "private MariaDB: clone large tables by copying their InnoDB tablespace files "
         "instead of their rows (docs/how-it-works.md).",
@@ -144,6 +151,7 @@ class Settings:
     reset: bool
     pool_workers: int
     diff: bool
+    verify: bool
     file_copy: bool
     diff_branches: bool
     diff_rows: int
@@ -194,27 +202,25 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(opt.name, opt.help, type="args", default=None)
         else:
             parser.addini(opt.name, opt.help, type="string", default=None)
-    group.addoption(
-        "--mo-no-diff",
-        action="store_const",
-        const=False,
-        dest="mo_diff",
-        help="do not show what failed tests changed (same as mo_diff = false).",
-    )
-    group.addoption(
-        "--mo-no-reset",
-        action="store_const",
-        const=False,
-        dest="mo_reset",
-        help="make every test's database a fresh clone (mo_reset = false).",
-    )
-    group.addoption(
-        "--mo-no-file-copy",
-        action="store_const",
-        const=False,
-        dest="mo_file_copy",
-        help="copy every table's rows in SQL, even on a private MariaDB (mo_file_copy = false).",
-    )
+    for flag, dest, text in (
+        ("--mo-no-diff", "mo_diff", "do not show what failed tests changed (mo_diff = false)."),
+        (
+            "--mo-no-reset",
+            "mo_reset",
+            "make every test's database a fresh clone (mo_reset = false).",
+        ),
+        (
+            "--mo-no-file-copy",
+            "mo_file_copy",
+            "copy every table's rows in SQL, even on a private MariaDB (mo_file_copy = false).",
+        ),
+        (
+            "--mo-no-verify",
+            "mo_verify",
+            "do not compare the first clone with the golden before the tests (mo_verify = false).",
+        ),
+    ):
+        group.addoption(flag, action="store_const", const=False, dest=dest, help=text)
     group.addoption(
         "--mo-rebuild",
         action="store_true",
@@ -280,6 +286,7 @@ def resolve(config: pytest.Config, environ: Optional[dict[str, str]] = None) -> 
         reset=values["mo_reset"],
         pool_workers=values["mo_pool_workers"],
         diff=values["mo_diff"],
+        verify=values["mo_verify"],
         file_copy=values["mo_file_copy"],
         diff_branches=values["mo_diff_branches"],
         diff_rows=values["mo_diff_rows"],
@@ -325,29 +332,12 @@ def _check_server_settings(
                 f"for {server!r}; give only one of them (an empty variable counts as unset: "
                 "MOCLONE_URL= pytest ...)"
             )
-    _check_path_values(config)
+    check_path_values(config)
     if config.getoption("mo_rebuild", False) and not values["mo_reuse"]:
         raise pytest.UsageError(
             "option --mo-rebuild rebuilds a golden kept by --mo-reuse, and reuse is off: "
             "add --mo-reuse (or set MOCLONE_REUSE=1, or mo_reuse = true in the ini file)"
         )
-
-
-def _check_path_values(config: pytest.Config) -> None:
-    """``--mo-binary PATH`` (a space, not ``=``): pytest looks for the ini file and the rootdir
-    before it knows the plugin's options, so it takes PATH for a test path, and an existing one
-    outside this folder makes it miss the project's ini file and pick another rootdir."""
-    args = [str(a) for a in config.invocation_params.args]
-    here = Path(str(config.invocation_params.dir))
-    for flag in ("--mo-binary", "--mo-golden-sql"):
-        for i, arg in enumerate(args[:-1]):
-            value = Path(here, args[i + 1]).expanduser()
-            if arg == flag and value.exists() and not value.resolve().is_relative_to(here):
-                raise pytest.UsageError(
-                    f"option {flag} {args[i + 1]}: with a space, pytest reads that path as a "
-                    "test path when it looks for the ini file and the rootdir (it chose "
-                    f"{config.rootpath}); write {flag}={args[i + 1]}"
-                )
 
 
 def origin(settings: Settings, name: str) -> str:

@@ -121,11 +121,16 @@ def changes_section(
     run: MocloneRun, name: str, *, cumulative: bool, kept: bool, via: Optional[Client] = None
 ) -> Optional[str]:
     """The "database changes" section of a failed test, or None when there is nothing to say;
-    ``via``: the test's own client, where its changes are still uncommitted (mo_txn_db)."""
+    ``via``: the test's own client, where its changes are still uncommitted (mo_txn_db); else
+    the admin connection reads them."""
     parts = []
     if run.settings.diff:
         try:
-            diff = run.changes(name, cumulative=cumulative, via=via)
+            golden = run.golden
+            diff = (via or run.admin).clone.diff(
+                name, golden.database, golden.snapshot, max_rows=run.settings.diff_rows
+            )
+            diff.cumulative = cumulative
             parts.append(format_diff(diff, run.settings.diff_rows))
         except MocloneError as exc:
             parts.append(f"could not compare {name} with the golden: {exc}")

@@ -15,12 +15,10 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Optional
 
 from ..client import Client
 from ..connection import Connection, parse_url
-from ..diff import DatabaseDiff
 from ..errors import MocloneError, QueryError
 from ..golden import Golden, load_sql_files, user_snapshot
 from ..janitor import CloneJanitor
@@ -30,24 +28,17 @@ from ..records import drop_entries, reap
 from ..recycle import FRESH, Ready, Recycler
 from ..registry import DATABASE, REGISTRY_DB, SHARED, Registry
 from ..servers import RunningServer
-from .goldens import SharedGoldens, build_claimed
+from .goldens import SharedGoldens, build_claimed, verify_first_clone
 from .kept import forget_kept, kept_runs
 from .options import Settings
 from .reuse import fingerprint
 from .server import RunServer
-from .shared import made_once, read_made
+from .shared import made_once, read_made, shared_folder
 from .stats import Stats
 
 log = logging.getLogger("pytest_moclone")
 
 GOLDEN = "golden"
-
-
-def shared_folder(run_id: str) -> Path:
-    """The folder where the processes of run ``run_id`` describe the server and golden."""
-    folder = cache_root() / "runs" / f"{run_id}.d"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 class MocloneRun:
@@ -193,6 +184,12 @@ class MocloneRun:
         return self._golden
 
     def _obtain_golden(self) -> Golden:
+        golden = self._build_or_find_golden()
+        if self.settings.verify:  # one clone, compared with the golden before any test runs
+            verify_first_clone(self.admin, self.janitor(self.new_clone_name("v"), golden), golden)
+        return golden
+
+    def _build_or_find_golden(self) -> Golden:
         admin = self.admin
         registry = self.registry
         reaped = reap(admin, registry)
@@ -240,9 +237,11 @@ class MocloneRun:
     def new_clone_name(self, kind: str = "") -> str:
         return f"{self.settings.prefix}_{self.run_id}_{self.worker}_{kind}{next(self._counter)}"
 
-    def janitor(self, name: str, client: Optional[Client] = None) -> CloneJanitor:
+    def janitor(
+        self, name: str, golden: Optional[Golden] = None, client: Optional[Client] = None
+    ) -> CloneJanitor:
         """The life of clone ``name`` of the golden, recorded before it is made."""
-        golden = self.golden
+        golden = golden or self.golden
         manager = (client or self.cloner).clone
         registry = self.registry
         return CloneJanitor(
@@ -260,17 +259,17 @@ class MocloneRun:
 
     def make_clone(self, name: str, client: Optional[Client] = None) -> float:
         """Clone the golden into ``name``; the seconds it took."""
-        return self.janitor(name, client).create()
+        return self.janitor(name, client=client).create()
 
     def drop_clone(self, name: str, client: Optional[Client] = None) -> None:
-        self.janitor(name, client).drop()
+        self.janitor(name, client=client).drop()
 
     def _recycler(self) -> Recycler:
         golden = self.golden
         return Recycler(
             golden.database,
             golden.snapshot,
-            lambda client, name: self.janitor(name, client),
+            lambda client, name: self.janitor(name, client=client),
             detect=self.settings.reset,
         )
 
@@ -313,6 +312,14 @@ class MocloneRun:
         self.stats.record_ready(ready, test_id)
         return ready
 
+    def end_left_connections(self, name: str, test_id: str, keep: tuple[int, ...] = ()) -> None:
+        """End the connections a test left open on its database (an unclosed SQLAlchemy
+        session would hold its locks and make the drop wait); the summary names the test.
+        ``keep``: the fixture's own connection, just closed (MatrixOne may list it a moment)."""
+        ended = self.admin.clone.end_connections(name, keep=keep)
+        if ended:
+            self.stats.left_open.append((test_id, ended))
+
     def release_clone(self, ready: Ready) -> None:
         """Give a test's database back: recycled or dropped in the background with a pool."""
         if self._pool is not None:
@@ -329,18 +336,6 @@ class MocloneRun:
                 self.admin.connection, golden.database
             )
         return self._rollback_hides
-
-    def changes(
-        self, database: str, *, cumulative: bool = False, via: Optional[Client] = None
-    ) -> DatabaseDiff:
-        """What ``database`` changed against the golden (for a failed test's report), as seen
-        by ``via`` (a test's client inside its transaction) or by the admin connection."""
-        golden = self.golden
-        diff = (via or self.admin).clone.diff(
-            database, golden.database, golden.snapshot, max_rows=self.settings.diff_rows
-        )
-        diff.cumulative = cumulative
-        return diff
 
     # -- end of run -------------------------------------------------------------------------
     def finish(self) -> list[str]:

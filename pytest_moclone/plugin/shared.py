@@ -19,6 +19,7 @@ from typing import TypeVar
 from filelock import FileLock
 
 from ..errors import MocloneError
+from ..leases import cache_root
 
 T = TypeVar("T")
 
@@ -71,3 +72,10 @@ def read_made(folder: Path, name: str, load: Callable[[str], T]) -> T | None:
 
 def forget_made(folder: Path, name: str) -> None:
     (folder / f"{name}.json").unlink(missing_ok=True)
+
+
+def shared_folder(run_id: str) -> Path:
+    """The folder where the processes of run ``run_id`` describe the server and golden."""
+    folder = cache_root() / "runs" / f"{run_id}.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

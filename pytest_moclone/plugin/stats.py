@@ -51,6 +51,9 @@ class Stats:
     #: mo_txn_db tests: rolled back as given, and those that had ended their transaction.
     rolled_back: int = 0
     txn_ended: int = 0
+    #: (test id, connections): tests that left connections open on their database, ended
+    #: before it was dropped or recycled.
+    left_open: list[tuple[str, int]] = field(default_factory=list)
 
     def record_ending(self, rolled_back: bool) -> None:
         if rolled_back:
@@ -83,6 +86,7 @@ class Stats:
             "ended": self.ended,
             "rolled_back": self.rolled_back,
             "txn_ended": self.txn_ended,
+            "left_open": self.left_open,
         }
 
     def merge(self, other: dict[str, Any]) -> None:
@@ -98,6 +102,7 @@ class Stats:
         self.ended += int(other.get("ended", 0))
         self.rolled_back += int(other.get("rolled_back", 0))
         self.txn_ended += int(other.get("txn_ended", 0))
+        self.left_open += [(str(t), int(n)) for t, n in other.get("left_open", [])]
 
     def readiness_lines(self) -> list[str]:
         """How tests' databases were made ready: kept, some tables reset, or a fresh clone."""
@@ -177,6 +182,14 @@ class Stats:
             lines.append(
                 "stopped the private server an earlier run kept up for its failed tests' "
                 f"databases: {listed(self.stopped_kept)}"
+            )
+        if self.left_open:
+            shown = ", ".join(f"{t} ({n})" for t, n in self.left_open[:5])
+            more = " ..." if len(self.left_open) > 5 else ""
+            lines.append(
+                f"{plural(len(self.left_open), 'test')} left connections open on their "
+                f"database (ended before it was dropped or reused; close them in the test): "
+                f"{shown}{more}"
             )
         if self.reaped:
             runs = "a killed run" if len(self.reaped) == 1 else "killed runs"

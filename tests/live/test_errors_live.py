@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import MakeName
 
@@ -21,8 +23,10 @@ def test_a_clone_the_server_refuses_keeps_its_code_and_leaves_nothing(
     with pytest.raises(CloneError) as info:
         admin.clone.clone_database(copy, source)
     error = info.value
-    assert str(error).startswith(
-        f"cannot clone database '{source}' into '{copy}': the server said ("
+    # the emulation names the object it was making (MatrixOne's one CLONE statement cannot)
+    assert re.match(
+        rf"cannot clone database '{source}' into '{copy}': (view v: )?the server said \(",
+        str(error),
     )
     assert error.server_code is not None and error.server_message
     assert isinstance(error.__cause__, QueryError)

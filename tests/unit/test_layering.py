@@ -27,10 +27,10 @@ MAX_LINES = 400
 #: module or package of that name and everything under it (a package's ``__init__`` is in its
 #: package's layer); ``pytest_moclone/__init__.py``, the facade, is above them all.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("errors", "names", "version", "diff", "leases", "detect", "urls")),
+    ("base", ("errors", "names", "version", "diff", "leases", "detect", "urls", "sqlfile")),
     ("connection", ("connection",)),
     ("dialects", ("dialects",)),
-    ("managers", ("clone", "snapshots", "janitor", "registry")),
+    ("managers", ("verify", "clone", "snapshots", "janitor", "registry")),
     ("client", ("client",)),
     ("services", ("golden", "pool", "records", "recycle", "rollback", "sqlalchemy")),
     ("servers", ("servers",)),
