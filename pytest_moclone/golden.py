@@ -9,15 +9,13 @@ in plugin/run.py: once per run, once in total under pytest-xdist).
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
 from .client import Client
 from .errors import MocloneError
-from .names import check_identifier, quote
 from .sqlfile import SqlFileError, read_golden_file
 
 
@@ -74,28 +72,6 @@ def commit_and_autocommit(client: Client) -> None:
     ``SET AUTOCOMMIT=0`` or a hook's open transaction must not leave the golden empty."""
     client.execute("COMMIT")
     client.execute("SET autocommit = 1")
-
-
-def build_golden(
-    admin: Client,
-    database: str,
-    snapshot: str,
-    fill: Callable[[Client], None],
-    record: Callable[[str, str], None],
-) -> Golden:
-    """Create ``database``, let ``fill`` build it, then snapshot it as ``snapshot``.
-
-    ``record(kind, name)`` is called before each object is created (see records.py).
-    """
-    started = time.perf_counter()
-    record("database", database)
-    admin.execute(f"CREATE DATABASE {quote(check_identifier(database))}")
-    with admin.connect_to(database) as client:
-        fill(client)
-        commit_and_autocommit(client)
-    record("snapshot", snapshot)
-    admin.snapshots.create(snapshot, database=database)
-    return Golden(database, snapshot, time.perf_counter() - started)
 
 
 def user_snapshot(admin: Client, name: str) -> Golden:

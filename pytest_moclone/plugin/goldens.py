@@ -16,7 +16,7 @@ from typing import Optional
 
 from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
-from ..golden import Golden, GoldenSetupError
+from ..golden import Golden, GoldenSetupError, commit_and_autocommit
 from ..janitor import CloneJanitor
 from ..names import check_identifier, quote
 from ..records import drop_entries
@@ -82,6 +82,7 @@ def build_claimed(
     )
     with admin.connect_to(database) as client:
         fill(client)
+        commit_and_autocommit(client)  # whatever the hook left open
     _claimed(
         registry,
         SNAPSHOT,
