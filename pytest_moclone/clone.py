@@ -82,12 +82,7 @@ class CloneManager:
         target = check_identifier(target_db, "target database name")
         base = check_identifier(base_db, "base database name")
         what = f"cannot diff database {target!r} against {base!r}"
-        snapshot = None
-        if snapshot_name is not None:
-            snapshot = self._snapshot_for(what, snapshot_name, database=base, table=None)
-        for name in (target, base):
-            if not self.dialect.database_exists(self.executor, name):
-                raise CloneError(f"{what}: database {name!r} does not exist")
+        snapshot = self._both_exist(what, target, base, snapshot_name)
         result = DatabaseDiff(target, base, snapshot.name if snapshot else None)
         try:
             return self.dialect.diff_database(
@@ -150,12 +145,7 @@ class CloneManager:
         clone = check_identifier(clone_db, "clone database name")
         source = check_identifier(source_db, "source database name")
         what = f"cannot compare database {clone!r} with {source!r}"
-        snapshot = None
-        if snapshot_name is not None:
-            snapshot = self._snapshot_for(what, snapshot_name, database=source, table=None)
-        for name in (clone, source):
-            if not self.dialect.database_exists(self.executor, name):
-                raise CloneError(f"{what}: database {name!r} does not exist")
+        snapshot = self._both_exist(what, clone, source, snapshot_name)
         try:
             return verify(self.executor, self.dialect, clone, source, snapshot)
         except QueryError as exc:
@@ -268,6 +258,18 @@ class CloneManager:
         return CloneJanitor(self, target_db, source_db, snapshot_name, branch=branch)
 
     # -- shared -----------------------------------------------------------------------------
+    def _both_exist(
+        self, what: str, ours: str, base: str, snapshot_name: Optional[str]
+    ) -> Optional[SnapshotInfo]:
+        """``base``'s snapshot ``snapshot_name`` (if given), once both databases exist."""
+        snapshot = None
+        if snapshot_name is not None:
+            snapshot = self._snapshot_for(what, snapshot_name, database=base, table=None)
+        for name in (ours, base):
+            if not self.dialect.database_exists(self.executor, name):
+                raise CloneError(f"{what}: database {name!r} does not exist")
+        return snapshot
+
     def _snapshot_for(
         self, what: str, snapshot_name: str, *, database: str, table: Optional[str]
     ) -> SnapshotInfo:

@@ -171,6 +171,16 @@ class Inner:
 
 
 @pytest.fixture
+def own_server(inner: Inner, admin: Client, monkeypatch: pytest.MonkeyPatch) -> Inner:
+    """The inner run on the suite's MatrixOne, or on a private MariaDB of its own: the change
+    signals that recycle databases need a data folder of the plugin's own."""
+    if admin.dialect_name != "matrixone":
+        monkeypatch.delenv("MOCLONE_URL")
+        monkeypatch.setenv("MOCLONE_SERVER", "mariadb")
+    return inner
+
+
+@pytest.fixture
 def inner(
     pytester: pytest.Pytester, admin: Client, server_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Inner]:

@@ -116,7 +116,7 @@ def _start_run_to_kill(inner: Inner) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while not marker.exists():
+    while not (marker.exists() and marker.read_text()):  # created first, written after
         assert proc.poll() is None, "the run to be killed ended early"
         assert time.monotonic() < deadline, "the run never made its clone"
         time.sleep(0.1)

@@ -143,13 +143,10 @@ def inner_suite() -> str:
 
 
 @pytest.fixture
-def reset_suite(inner: Inner, admin: object, monkeypatch: pytest.MonkeyPatch) -> Inner:
-    inner.pytester.makeconftest(GOLDEN)
-    inner.pytester.makepyfile(test_a=inner_suite(), test_b=inner_suite())
-    if getattr(admin, "dialect_name", "") != "matrixone":  # signals need a server of its own
-        monkeypatch.delenv("MOCLONE_URL")
-        monkeypatch.setenv("MOCLONE_SERVER", "mariadb")
-    return inner
+def reset_suite(own_server: Inner) -> Inner:
+    own_server.pytester.makeconftest(GOLDEN)
+    own_server.pytester.makepyfile(test_a=inner_suite(), test_b=inner_suite())
+    return own_server
 
 
 def _assert_recycled(result: pytest.RunResult) -> None:

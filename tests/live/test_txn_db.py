@@ -61,16 +61,6 @@ def inner_suite() -> str:
 
 
 @pytest.fixture
-def own_server(inner: Inner, admin: object, monkeypatch: pytest.MonkeyPatch) -> Inner:
-    """The inner run on the suite's MatrixOne, or on a private MariaDB of its own (the change
-    signals need its data folder)."""
-    if getattr(admin, "dialect_name", "") != "matrixone":
-        monkeypatch.delenv("MOCLONE_URL")
-        monkeypatch.setenv("MOCLONE_SERVER", "mariadb")
-    return inner
-
-
-@pytest.fixture
 def txn_suite(own_server: Inner) -> Inner:
     own_server.pytester.makeconftest(GOLDEN)
     own_server.pytester.makepyfile(test_a=inner_suite(), test_b=inner_suite())
