@@ -9,10 +9,14 @@ Reused goldens (state ``shared``) belong to no run: reuse decides when they go.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Optional
 
 from .client import Client
 from .errors import MocloneError
 from .registry import DATABASE, SHARED, SNAPSHOT, Entry, Registry
+
+#: The state of a database kept for a failed test (--mo-keep-failed).
+KEPT = "kept"
 
 
 def drop_entries(admin: Client, registry: Registry, entries: Iterable[Entry]) -> list[Entry]:
@@ -44,12 +48,21 @@ def dead_entries(registry: Registry, *, include_shared: bool = False) -> list[En
     return [e for e in entries if e.run not in alive and (include_shared or e.state != SHARED)]
 
 
-def reap(admin: Client, registry: Registry) -> list[Entry]:
-    """Drop what dead runs left on this server, then forget their leases and uses."""
+def reap(admin: Client, registry: Registry, *, prefix: Optional[str] = None) -> list[Entry]:
+    """Drop what dead runs left on this server, then forget their leases and uses. A database
+    kept for a failed test (state ``kept``) is dropped only by a run of its own prefix (the
+    next run of that project, as its message promised), or by anyone when ``prefix`` is None
+    (a person's ``pytest-moclone reap``)."""
     entries = registry.entries()  # before the leases: a claim's lease is older than it
     leases = registry.leases()
     alive = {lease.run for lease in leases if lease.alive}
-    doomed = [e for e in entries if e.run not in alive and e.state != SHARED]
+    doomed = [
+        e
+        for e in entries
+        if e.run not in alive
+        and e.state != SHARED
+        and (e.state != KEPT or prefix is None or e.name.startswith(f"{prefix}_"))
+    ]
     dropped = drop_entries(admin, registry, doomed)
     forget_vanished(admin, registry, [e for e in entries if e.state == SHARED])
     registry.forget_dead_leases(leases)

@@ -13,7 +13,8 @@ from ..client import Client
 from ..errors import MocloneError, ServerConnectionError
 from ..golden import GoldenSetupError
 from ..leases import new_run_id
-from ..registry import LeaseLost
+from ..records import KEPT
+from ..registry import DATABASE, LeaseLost
 from . import hookspecs
 from .fixtures import (
     CLONE_KEY,
@@ -205,6 +206,7 @@ def pytest_runtest_makereport(
     if kept:
         run.stats.kept.append(name)
         mark_kept(run.cache, run.run_id)
+        run.registry.mark(DATABASE, name, KEPT)  # only its own project's next run drops it
     via = clone.client if clone is not None and in_transaction else None
     section = changes_section(run, name, cumulative=clone is None, kept=kept, via=via)
     if section:

@@ -192,7 +192,7 @@ class MocloneRun:
     def _build_or_find_golden(self) -> Golden:
         admin = self.admin
         registry = self.registry
-        reaped = reap(admin, registry)
+        reaped = reap(admin, registry, prefix=self.settings.prefix)
         kept = kept_runs(self.cache)  # runs that kept databases on purpose (--mo-keep-failed)
         self.stats.reaped += [e.name for e in reaped if e.run not in kept]
         self.stats.dropped_kept += [e.name for e in reaped if e.run in kept]
