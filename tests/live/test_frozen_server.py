@@ -17,6 +17,8 @@ def test_freezes_the_server(mo_clone_db, mo_server):
     with open("frozen_at", "w") as out:
         out.write(f"{time.time()!r} {mo_server.pid}")
     os.kill(mo_server.pid, signal.SIGSTOP)
+    while open(f"/proc/{mo_server.pid}/stat").read().split(")")[-1].split()[0] != "T":
+        time.sleep(0.01)  # stopped for sure: else the query may still be answered
     mo_clone_db.execute("SELECT COUNT(*) FROM users")
 
 def test_would_need_the_server(mo_clone_db):
