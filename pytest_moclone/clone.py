@@ -54,6 +54,12 @@ class CloneManager:
         """True where :meth:`branch_database` copies diff natively row by row (MatrixOne 3.0.5+)."""
         return self.dialect.lineage_diff
 
+    @property
+    def concurrent_branches(self) -> bool:
+        """True where branches can be made and dropped from several connections at once
+        (MatrixOne 4.x). MatrixOne 3.0.x deadlocks on its lineage catalog when two do."""
+        return self.lineage_diff and self.dialect.concurrent_branches
+
     @raises(CloneError)
     def branch_database(
         self,

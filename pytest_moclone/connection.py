@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,7 +36,10 @@ _CONNECTION_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
 # A deadlock victim's statement was rolled back whole: running it again is safe (1213 on MySQL,
 # 20701 on MatrixOne, whose DDL can deadlock when several connections run it at once).
 DEADLOCK_ERRNOS = frozenset({1213, 20701})
-_DDL_TRIES = 5
+_DDL_TRIES = 8
+#: The longest pause between two tries of a deadlocked DDL statement. Each pause is random (up to
+#: 0.05 s, doubling per try, at most this): victims that all retried at once would meet again.
+_DDL_BACKOFF_CAP = 2.0
 #: Seconds a statement may take before the connection gives up on the server: a frozen server
 #: then fails the statement with one clear message instead of hanging the run. The plugin sets
 #: its own (``--mo-timeout``, 60 s; ``--mo-clone-timeout`` for clones and the golden's build).
@@ -251,7 +255,7 @@ class Connection:
                 retry = exc.server_code in DEADLOCK_ERRNOS and not self.in_transaction
                 if not retry or attempt == _DDL_TRIES - 1:
                     raise
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(random.uniform(0, min(_DDL_BACKOFF_CAP, 0.05 * 2**attempt)))
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
         """Outside a transaction there is nothing to roll back: work done is kept."""

@@ -45,6 +45,10 @@ class Dialect(ABC):
     native: bool
     #: True where a database made by ``clone_database(..., branch=True)`` diffs row by row natively.
     lineage_diff: bool = False
+    #: True where databases made with ``branch=True`` can be made and dropped from several
+    #: connections at once without the server's catalog locks deadlocking (the plugin branches
+    #: test databases only there).
+    concurrent_branches: bool = False
     #: ``CHECKSUM TABLE`` exists: a diff skips tables whose checksums match.
     checksum_table: bool = False
     #: String comparisons follow collations ('b' = 'B'): an exact comparison needs ``BINARY``.

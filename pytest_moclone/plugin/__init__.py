@@ -242,13 +242,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def _ignored_diff_branches(run: MocloneRun) -> list[str]:
-    """--mo-diff-branches on a private server without DATA BRANCH: said once it is known."""
+    """--mo-diff-branches on a private server whose tests get no branches: said once known."""
     if not run.settings.diff_branches or run.stats.server_description is None:
         return []
     if run.failure is not None or (run.settings.url and run.settings.server in ("auto", "url")):
         return []  # a URL's server: the header said it
     try:
-        return [] if run.admin.clone.lineage_diff else [diff_branches_ignored(run)]
+        return [] if run.admin.clone.concurrent_branches else [diff_branches_ignored(run)]
     except MocloneError:
         return []
 

@@ -23,7 +23,7 @@ def header_lines(run: MocloneRun) -> list[str]:
         try:
             admin = run.admin
             where = f"{admin.info.describe()} at {admin.host}:{admin.port} (from the URL)"
-            native_diff = admin.clone.lineage_diff
+            native_diff = admin.clone.concurrent_branches
         except MocloneError as exc:
             where = f"unreachable: {exc}"
     elif s.binary is not None:
@@ -54,8 +54,9 @@ def header_lines(run: MocloneRun) -> list[str]:
 
 def diff_branches_ignored(run: MocloneRun) -> str:
     return (
-        f"{origin(run.settings, 'mo_diff_branches')} has no effect on this server: DATA BRANCH "
-        "diffs are MatrixOne's (3.0.5 or later); failed tests' diffs are computed in SQL"
+        f"{origin(run.settings, 'mo_diff_branches')} has no effect on this server: tests' "
+        "databases are DATA BRANCHes on MatrixOne 4.0 or later only (3.0.x deadlocks when "
+        "several connections make and drop branches); failed tests' diffs are computed in SQL"
     )
 
 

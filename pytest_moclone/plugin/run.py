@@ -250,8 +250,10 @@ class MocloneRun:
             golden.database,
             golden.snapshot,
             # Lineage makes MatrixOne's DIFF (the diff of a failure, and the change signal of a
-            # recycled database) cost what changed, not the table's size.
-            branch=manager.lineage_diff and (self.settings.diff_branches or self.settings.reset),
+            # recycled database) cost what changed, not the table's size; only where branches
+            # do not deadlock when the pool's connections and other runs make them at once.
+            branch=manager.concurrent_branches
+            and (self.settings.diff_branches or self.settings.reset),
             claim=lambda n: registry.claim(DATABASE, n),
             made=lambda n: registry.mark(DATABASE, n),
             release=lambda n: registry.release(DATABASE, n),

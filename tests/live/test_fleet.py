@@ -8,12 +8,14 @@ normal run from a fresh cache folder. The registry on the server is all they sha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,38 @@ def _machine(inner: Inner, number: int, *args: str) -> subprocess.Popen[str]:
     )
 
 
+Machine = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def machine(inner: Inner) -> Iterator[Machine]:
+    """Starts machines; at the end, whatever still runs is killed whole (a failed test must not
+    leave a fleet working on the server for the next tests)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(number: int, *args: str) -> subprocess.Popen[str]:
+        started.append(_machine(inner, number, *args))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=30)
+
+
+def _output(proc: subprocess.Popen[str], timeout: float, seed: object = None) -> str:
+    """What a machine printed once it ended; one that runs past ``timeout`` fails the test with
+    what it printed so far (it is killed by the fixture)."""
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired as exc:
+        so_far = exc.output.decode() if isinstance(exc.output, bytes) else str(exc.output or "")
+        raise AssertionError(f"seed {seed}: a machine ran over {timeout} s:\n{so_far}") from None
+
+
 def _registry(admin: Client) -> Registry:
     c = admin.connection
     return Registry(lambda: Connection(c.host, c.port, c.user, c.password), "fleet", "test")
@@ -120,7 +154,7 @@ def _decoys(admin: Client, prefix: str) -> list[str]:
 
 
 def test_a_fleet_with_killed_machines_shares_one_golden_and_leaves_only_it(
-    inner: Inner, admin: Client
+    inner: Inner, admin: Client, machine: Machine
 ) -> None:
     inner.pytester.makeconftest(BUILDER)
     inner.pytester.makepyfile(test_fleet=TESTS)
@@ -133,25 +167,25 @@ def test_a_fleet_with_killed_machines_shares_one_golden_and_leaves_only_it(
         machines = []
         for slot in range(MACHINES):
             number += 1
-            machines.append(_machine(inner, number, *(["-n", "2"] if slot % 2 else [])))
+            machines.append(machine(number, *(["-n", "2"] if slot % 2 else [])))
         if number == MACHINES:  # the first round: kill the golden's builder mid-build
             _kill_the_builder(inner, machines, killed)
         doomed = rng.sample(machines, rng.choice([1, 2]))
         time.sleep(rng.uniform(0.5, 5.0))
-        for machine in doomed:
-            if machine.poll() is None:
-                os.killpg(machine.pid, signal.SIGKILL)
-                killed.add(machine.pid)
-        for machine in machines:
-            out = machine.communicate(timeout=240)[0]
-            if machine.pid in killed:
+        for proc in doomed:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                killed.add(proc.pid)
+        for proc in machines:
+            out = _output(proc, 240, seed)
+            if proc.pid in killed:
                 continue
             # a live run never lost an object it needed: every test passed
-            assert machine.returncode == 0, f"seed {seed}: a live machine failed:\n{out}"
+            assert proc.returncode == 0, f"seed {seed}: a live machine failed:\n{out}"
             assert "6 passed" in out, out
     _wait_all_dead(inner, admin)
-    final = _machine(inner, 0)  # a fresh cache folder, a normal run
-    out = final.communicate(timeout=240)[0]
+    final = machine(0)  # a fresh cache folder, a normal run
+    out = _output(final, 240, seed)
     assert final.returncode == 0, out
 
     lines = (inner.pytester.path / "golden_builds.txt").read_text().split("\n")
@@ -180,16 +214,18 @@ def test_a_fleet_with_killed_machines_shares_one_golden_and_leaves_only_it(
         registry.close()
 
 
-def test_two_cache_folders_share_one_golden_and_neither_drops_the_others(inner: Inner) -> None:
+def test_two_cache_folders_share_one_golden_and_neither_drops_the_others(
+    inner: Inner, machine: Machine
+) -> None:
     """The case of the issue: two machines (or a wiped cache) reusing a golden on one server."""
     inner.pytester.makeconftest(BUILDER)
     inner.pytester.makepyfile(test_fleet=TESTS)
-    first, second = _machine(inner, 1), _machine(inner, 2, "-n", "2")
-    for machine in (first, second):
-        out = machine.communicate(timeout=240)[0]
-        assert machine.returncode == 0, out
-    again = _machine(inner, 3)  # a wiped cache
-    out = again.communicate(timeout=240)[0]
+    first, second = machine(1), machine(2, "-n", "2")
+    for proc in (first, second):
+        out = _output(proc, 240)
+        assert proc.returncode == 0, out
+    again = machine(3)  # a wiped cache
+    out = _output(again, 240)
     assert again.returncode == 0, out
     builds = (inner.pytester.path / "golden_builds.txt").read_text()
     assert builds.count("done") == 1, builds

@@ -109,8 +109,12 @@ def test_the_header_says_when_the_snapshot_makes_the_golden_hook_unused(
     )
 
 
-@pytest.mark.mariadb_only(reason="DATA BRANCH diffs exist on MatrixOne")
-def test_diff_branches_on_mariadb_is_said_to_have_no_effect(inner: Inner) -> None:
+def test_diff_branches_where_tests_get_no_branches_is_said_to_have_no_effect(
+    inner: Inner, admin: Client
+) -> None:
+    """MariaDB has no branches; MatrixOne 3.0.x has them, but they deadlock when made at once."""
+    if admin.clone.concurrent_branches:
+        pytest.skip("tests' databases are branches on this server (MatrixOne 4.x)")
     inner.pytester.makepyfile(test_mixed=MIXED_TESTS)
     result = inner.run("--mo-diff-branches")
     result.assert_outcomes(passed=3)

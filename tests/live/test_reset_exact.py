@@ -13,8 +13,19 @@ from __future__ import annotations
 import pytest
 from conftest import Inner
 
+from pytest_moclone import Client
+from pytest_moclone.dialects.matrixone import PLAIN_DIFF_MAX_ROWS
+
+
+def plain_clones_are_checked_whole(admin: Client) -> bool:
+    """MatrixOne 3.0.x: tests' databases are plain clones, whose DIFF reads whole tables."""
+    return admin.dialect_name == "matrixone" and not admin.clone.concurrent_branches
+
+
 GOLDEN = """
 import os
+
+BIG_ROWS = int(os.environ.get("MOCLONE_TEST_BIG_ROWS", "1000000"))
 
 MARIADB_ONLY = '''
 CREATE TABLE log (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(40));
@@ -40,8 +51,8 @@ def pytest_moclone_setup_golden(client):
         "INSERT INTO child_n VALUES (1, 2), (2, 3)",
         "INSERT INTO items (v, s) VALUES (1, 'x'), (2, 'y'), (3, 'z')",
         "INSERT INTO other VALUES (1, 1), (2, 2)",
-        "INSERT INTO big SELECT result, result FROM generate_series(1, 1000000) g"
-        if mo else "INSERT INTO big SELECT seq, seq FROM seq_1_to_1000000",
+        f"INSERT INTO big SELECT result, result FROM generate_series(1, {BIG_ROWS}) g"
+        if mo else f"INSERT INTO big SELECT seq, seq FROM seq_1_to_{BIG_ROWS}",
     ]:
         client.execute(sql)
     if not mo:
@@ -143,7 +154,9 @@ def inner_suite() -> str:
 
 
 @pytest.fixture
-def reset_suite(own_server: Inner) -> Inner:
+def reset_suite(own_server: Inner, admin: Client, monkeypatch: pytest.MonkeyPatch) -> Inner:
+    if plain_clones_are_checked_whole(admin):  # a bigger table: fresh clones, nothing to prove
+        monkeypatch.setenv("MOCLONE_TEST_BIG_ROWS", str(PLAIN_DIFF_MAX_ROWS))
     own_server.pytester.makeconftest(GOLDEN)
     own_server.pytester.makepyfile(test_a=inner_suite(), test_b=inner_suite())
     return own_server
@@ -167,3 +180,32 @@ def test_each_test_sees_the_golden_under_xdist(reset_suite: Inner) -> None:
     assert outcomes.get("failed", 0) == 0 and outcomes.get("error", 0) == 0, result.stdout.str()
     assert outcomes["passed"] >= len(CASES) * 2 * 2 - 8
     _assert_recycled(result)
+
+
+def test_a_golden_too_big_to_check_without_lineage_gets_fresh_clones(
+    inner: Inner, admin: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On MatrixOne 3.0.x a check would read every row of a big table: a fresh clone is cheaper.
+    The same suite with one row fewer in its big table is recycled."""
+    if not plain_clones_are_checked_whole(admin):
+        pytest.skip("tests' databases have lineage or other signals here: their check is cheap")
+    inner.pytester.makeconftest(
+        "import os\n"
+        "def pytest_moclone_setup_golden(client):\n"
+        "    client.execute('CREATE TABLE big (id INT PRIMARY KEY)')\n"
+        "    client.execute('INSERT INTO big SELECT result FROM generate_series(1, '\n"
+        "                   + os.environ['MOCLONE_TEST_BIG_ROWS'] + ') g')\n"
+    )
+    inner.pytester.makepyfile(
+        test_big="import pytest\n@pytest.mark.parametrize('n', range(3))\n"
+        "def test_a(mo_clone_db, n):\n"
+        "    assert mo_clone_db.execute('SELECT COUNT(*) FROM big')[0][0] >= 10000\n"
+    )
+    monkeypatch.setenv("MOCLONE_TEST_BIG_ROWS", str(PLAIN_DIFF_MAX_ROWS + 1))
+    result = inner.run("--mo-pool", "1")
+    result.assert_outcomes(passed=3)
+    assert "databases for" not in result.stdout.str()  # no test's database was kept or reset
+    monkeypatch.setenv("MOCLONE_TEST_BIG_ROWS", str(PLAIN_DIFF_MAX_ROWS))
+    result = inner.run("--mo-pool", "1")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["databases for 3 tests: * kept (*)"])
