@@ -21,11 +21,16 @@ KEPT = "kept"
 
 def drop_entries(admin: Client, registry: Registry, entries: Iterable[Entry]) -> list[Entry]:
     """Drop the listed snapshots, then databases (an emulated snapshot is a database of its
-    own), forgetting each row once its object is gone; return what was dropped."""
+    own), forgetting each row once its object is gone; return what was dropped.
+
+    Each row is first taken over (:meth:`Registry.take`): one read earlier may be stale, as when
+    a golden's next builder dropped a dead builder's half-built golden and made it again."""
     rows = admin.execute("SELECT schema_name FROM information_schema.schemata")
     existing = {str(r[0]).lower() for r in rows}
     dropped = []
     for entry in sorted(entries, key=lambda e: e.kind != SNAPSHOT):
+        if not registry.take(entry):
+            continue  # no longer as read: not ours to drop
         try:
             if entry.kind == SNAPSHOT:
                 if admin.snapshots.drop(entry.name, if_exists=True):
@@ -36,8 +41,9 @@ def drop_entries(admin: Client, registry: Registry, entries: Iterable[Entry]) ->
         except MocloneError as exc:
             if exc.server_code is None and "does not exist" not in str(exc):
                 raise  # the server is gone: the caller says so once
-            continue  # busy or refused: the row stays, a later reaper tries again
-        registry.release(entry.kind, entry.name, run=entry.run)
+            registry.give_back(entry)  # busy or refused: as it was, a later reaper tries again
+            continue
+        registry.release(entry.kind, entry.name)
     return dropped
 
 

@@ -19,87 +19,54 @@ the server's ``now(6)`` (one clock for every machine).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from .connection import Connection, Row
 from .errors import MocloneError, QueryError, ServerConnectionError
-
-REGISTRY_DB = "__moclone_registry"
-HEARTBEAT_SECONDS = 5.0
-#: A lease whose connection is gone is dead once its heartbeat is this old (SIGKILL: <= 15 s).
-GRACE_SECONDS = 15.0
-#: A lease is dead once its heartbeat is this old, even with its connection still listed.
-EXPIRY_SECONDS = 600.0
-
-DATABASE = "database"
-SNAPSHOT = "snapshot"
-CLAIMED, CREATED = "claimed", "created"
-#: A reused golden (``--mo-reuse``) once complete: it belongs to no run; reuse decides its end.
-SHARED = "shared"
-_DUPLICATE = 1062
-
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS `{db}`.`leases` ("
-    "`run_id` VARCHAR(64) NOT NULL, `process` VARCHAR(64) NOT NULL, "
-    "`machine` VARCHAR(255) NOT NULL, `pid` BIGINT NOT NULL, `conn_id` BIGINT NOT NULL, "
-    "`client_host` VARCHAR(255) NOT NULL, "
-    "`started` DATETIME(6) NOT NULL, "
-    "`heartbeat` DATETIME(6) NOT NULL, PRIMARY KEY (`run_id`, `process`))",
-    "CREATE TABLE IF NOT EXISTS `{db}`.`objects` ("
-    "`kind` VARCHAR(16) NOT NULL, `name` VARCHAR(255) NOT NULL, `run_id` VARCHAR(64) NOT NULL, "
-    "`process` VARCHAR(64) NOT NULL, `state` VARCHAR(16) NOT NULL, "
-    "`created` DATETIME(6) NOT NULL, `tag` VARCHAR(64) NOT NULL, PRIMARY KEY (`kind`, `name`))",
-    "CREATE TABLE IF NOT EXISTS `{db}`.`locks` ("
-    "`name` VARCHAR(255) NOT NULL, `run_id` VARCHAR(64) NOT NULL, "
-    "`process` VARCHAR(64) NOT NULL, `taken` DATETIME(6) NOT NULL, PRIMARY KEY (`name`))",
-    "CREATE TABLE IF NOT EXISTS `{db}`.`uses` ("
-    "`name` VARCHAR(255) NOT NULL, `run_id` VARCHAR(64) NOT NULL, "
-    "`since` DATETIME(6) NOT NULL, PRIMARY KEY (`name`, `run_id`))",
+from .registry_schema import (
+    CLAIMED,
+    CREATED,
+    DATABASE,
+    DROPPING,
+    DUPLICATE_KEY,
+    EXPIRY_SECONDS,
+    GRACE_SECONDS,
+    HEARTBEAT_SECONDS,
+    REGISTRY_DB,
+    SHARED,
+    SNAPSHOT,
+    TABLES,
+    ClaimTaken,
+    Entry,
+    Lease,
+    LeaseLost,
+    lease_alive,
 )
 
-
-class LeaseLost(MocloneError):
-    """This process's lease on the server expired or was reaped: its objects may be gone."""
-
-
-@dataclass(frozen=True)
-class Lease:
-    run: str
-    process: str
-    machine: str
-    pid: int
-    conn_id: int
-    started: dt.datetime
-    heartbeat_age: float  # seconds, by the server's clock
-    connected: bool  # its connection is in the server's process list
-    alive: bool
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One row of the registry's objects: a database or snapshot the plugin claimed."""
-
-    kind: str
-    name: str
-    run: str
-    state: str
-    age: float  # seconds since it was claimed
-    tag: str = ""  # what it is for (a reused golden's fingerprint)
-
-
-def lease_alive(age: float, connected: bool) -> bool:
-    """The rule of the module docstring, as a pure function (unit-tested)."""
-    if age >= EXPIRY_SECONDS:
-        return False
-    return connected or age < GRACE_SECONDS
+__all__ = [
+    "CLAIMED",
+    "CREATED",
+    "DATABASE",
+    "DROPPING",
+    "EXPIRY_SECONDS",
+    "GRACE_SECONDS",
+    "HEARTBEAT_SECONDS",
+    "REGISTRY_DB",
+    "SHARED",
+    "SNAPSHOT",
+    "ClaimTaken",
+    "Entry",
+    "Lease",
+    "LeaseLost",
+    "Registry",
+    "lease_alive",
+]
 
 
 class Registry:
@@ -138,7 +105,7 @@ class Registry:
     def ensure_schema(self) -> None:
         with self._lock:
             conn = self._connection()
-            for sql in (f"CREATE DATABASE IF NOT EXISTS `{REGISTRY_DB}`", *_TABLES):
+            for sql in (f"CREATE DATABASE IF NOT EXISTS `{REGISTRY_DB}`", *TABLES):
                 for attempt in range(5):  # concurrent CREATE ... IF NOT EXISTS can conflict
                     try:
                         conn.execute_ddl(sql.format(db=REGISTRY_DB))
@@ -286,7 +253,7 @@ class Registry:
                 (kind, name, self.run_id, self.process, CLAIMED, tag),
             )
         except QueryError as exc:
-            if exc.server_code == _DUPLICATE:
+            if exc.server_code == DUPLICATE_KEY:
                 raise ClaimTaken(f"{kind} {name!r} is already claimed in the registry") from exc
             raise
 
@@ -303,6 +270,29 @@ class Registry:
         self._run(
             "DELETE FROM `{db}`.`objects` WHERE `kind` = %s AND `name` = %s AND `run_id` = %s",
             (kind, name, run if run is not None else self.run_id),
+        )
+
+    def take(self, entry: Entry) -> bool:
+        """Make ``entry``'s row this run's, in state ``dropping``, if it is still as read: False
+        when it changed since (another run took it, or dropped it and built the name again)."""
+        self._run(
+            "UPDATE `{db}`.`objects` SET `run_id` = %s, `process` = %s, `state` = %s "
+            "WHERE `kind` = %s AND `name` = %s AND `run_id` = %s AND `state` = %s",
+            (self.run_id, self.process, DROPPING, entry.kind, entry.name, entry.run, entry.state),
+        )
+        now = self._run(
+            "SELECT `run_id`, `process`, `state` FROM `{db}`.`objects` "
+            "WHERE `kind` = %s AND `name` = %s",
+            (entry.kind, entry.name),
+        )
+        return [tuple(map(str, r)) for r in now] == [(self.run_id, self.process, DROPPING)]
+
+    def give_back(self, entry: Entry) -> None:
+        """Undo :meth:`take` (its object could not be dropped): as it was, for a later try."""
+        self._run(
+            "UPDATE `{db}`.`objects` SET `run_id` = %s, `state` = %s "
+            "WHERE `kind` = %s AND `name` = %s AND `run_id` = %s AND `state` = %s",
+            (entry.run, entry.state, entry.kind, entry.name, self.run_id, DROPPING),
         )
 
     def entries(self, *, run: Optional[str] = None) -> list[Entry]:
@@ -335,7 +325,7 @@ class Registry:
                 )
                 break
             except QueryError as exc:
-                if exc.server_code != _DUPLICATE:
+                if exc.server_code != DUPLICATE_KEY:
                     raise
             holder = self._run(
                 "SELECT `run_id`, `process` FROM `{db}`.`locks` WHERE `name` = %s", (name,)
@@ -376,7 +366,7 @@ class Registry:
                 (name, self.run_id),
             )
         except QueryError as exc:
-            if exc.server_code != _DUPLICATE:
+            if exc.server_code != DUPLICATE_KEY:
                 raise
 
     def unuse(self, name: str) -> None:
@@ -394,7 +384,3 @@ class Registry:
 
     def all_users(self) -> set[str]:
         return {str(r[0]) for r in self._run("SELECT DISTINCT `run_id` FROM `{db}`.`uses`")}
-
-
-class ClaimTaken(MocloneError):
-    """Another run (or this one) already claimed that name: it is not ours to create."""

@@ -20,10 +20,12 @@ from ..golden import Golden, GoldenSetupError, commit_and_autocommit
 from ..janitor import CloneJanitor
 from ..names import check_identifier, quote
 from ..records import drop_entries
-from ..registry import CREATED, DATABASE, SHARED, SNAPSHOT, Entry, Registry
+from ..registry import CREATED, DATABASE, DROPPING, SHARED, SNAPSHOT, Entry, Registry
 
 #: How long a run waits for another machine's build of the same golden.
 BUILD_WAIT_SECONDS = 1800.0
+#: How long a builder waits for another run's drop of a dead builder's half-built golden.
+DROPPING_WAIT_SECONDS = 120.0
 #: A shared golden of another fingerprint is dropped once unused this long: two projects (or
 #: branches) with one prefix that take turns keep both, an abandoned one goes within a day.
 STALE_AFTER_SECONDS = 24 * 3600.0
@@ -130,6 +132,7 @@ class SharedGoldens:
                 # Half-built by a builder that died (it held this lock: it is dead, or the lock
                 # would not be ours), or --mo-rebuild: drop only what the registry lists.
                 self._drop_listed(mine)
+                self._wait_dropped(database, snapshot)
                 built = build_claimed(self.admin, registry, database, snapshot, fill, tag=fp)
                 registry.mark(SNAPSHOT, snapshot, SHARED)
                 registry.mark(DATABASE, database, SHARED)
@@ -140,6 +143,22 @@ class SharedGoldens:
     def _drop_listed(self, entries: list[Entry]) -> None:
         if entries:
             drop_entries(self.admin, self.registry, entries)
+
+    def _wait_dropped(self, *names: str) -> None:
+        """Until no other run is dropping these names (a reaper took the dead builder's rows
+        first): building before its DROP would lose the new golden to it."""
+        deadline = time.monotonic() + DROPPING_WAIT_SECONDS
+        while True:
+            rows = [e for e in self.registry.entries() if e.name in names]
+            if not rows or any(e.state != DROPPING for e in rows):
+                return  # free, or claimed for good: the claim then says by whom
+            if time.monotonic() > deadline:
+                raise MocloneError(
+                    f"{', '.join(sorted(e.name for e in rows))}: another run has been dropping "
+                    f"them for {DROPPING_WAIT_SECONDS:.0f} s; try again, or reap them with "
+                    "`python -m pytest_moclone reap`"
+                )
+            time.sleep(0.25)
 
     def _drop_stale(self, keep: str) -> None:
         """Drop shared goldens of other fingerprints that no live run uses (under their lock,

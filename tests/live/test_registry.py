@@ -19,8 +19,9 @@ from conftest import Inner, MakeName
 from pytest_moclone import Client
 from pytest_moclone.connection import Connection
 from pytest_moclone.errors import MocloneError
-from pytest_moclone.records import reap
+from pytest_moclone.records import drop_entries, reap
 from pytest_moclone.registry import (
+    CLAIMED,
     CREATED,
     DATABASE,
     GRACE_SECONDS,
@@ -128,6 +129,35 @@ def test_a_killed_run_is_dead_within_30_s_and_only_its_claims_are_reaped(
     assert claimed not in names and decoy in names and live in names
     assert registry.entries(run=run) == []
     admin.execute(f"CREATE DATABASE {claimed}")  # for fresh_name's own clean-up
+
+
+def test_a_reaper_whose_read_is_stale_never_drops_what_another_run_made_since(
+    registry: Registry, admin: Client, fresh_name: MakeName
+) -> None:
+    """The fleet's race: a reaper reads a dead builder's half-built golden; the next builder
+    takes it over, drops it and makes it again; the reaper's drop must then not happen."""
+    name = fresh_name("golden")
+    builder = Registry(lambda: _connect(admin), registry.run_id + "b", "main").open(heartbeat=False)
+    try:
+        dead = "d" + uuid.uuid4().hex[:9]  # a run that claimed the name and never came back
+        builder._run(
+            "INSERT INTO `{db}`.`objects` (`kind`, `name`, `run_id`, `process`, `state`, "
+            "`created`, `tag`) VALUES (%s, %s, %s, 'main', %s, now(6), 'fp')",
+            (DATABASE, name, dead, CREATED),
+        )
+        admin.execute(f"CREATE DATABASE {name}")
+        [stale] = [e for e in registry.entries() if e.name == name]  # the reaper's read
+        assert drop_entries(admin, builder, [stale]) == [stale]  # the builder drops it ...
+        builder.claim(DATABASE, name, tag="fp")  # ... and makes it again
+        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"CREATE TABLE {name}.users (id INT PRIMARY KEY)")
+        assert drop_entries(admin, registry, [stale]) == []  # the reaper's late drop: refused
+        assert admin.execute(f"SELECT COUNT(*) FROM {name}.users") == [(0,)]
+        [now] = [e for e in registry.entries() if e.name == name]
+        assert (now.run, now.state) == (builder.run_id, CLAIMED)
+    finally:
+        builder.release(DATABASE, name)
+        builder.close()
 
 
 def test_a_paused_run_stays_alive(registry: Registry, admin: Client) -> None:

@@ -27,7 +27,20 @@ MAX_LINES = 400
 #: module or package of that name and everything under it (a package's ``__init__`` is in its
 #: package's layer); ``pytest_moclone/__init__.py``, the facade, is above them all.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("errors", "names", "version", "diff", "leases", "detect", "urls", "sqlfile")),
+    (
+        "base",
+        (
+            "errors",
+            "names",
+            "version",
+            "diff",
+            "leases",
+            "detect",
+            "urls",
+            "sqlfile",
+            "registry_schema",
+        ),
+    ),
     ("connection", ("connection",)),
     ("dialects", ("dialects",)),
     ("managers", ("verify", "clone", "snapshots", "janitor", "registry")),
