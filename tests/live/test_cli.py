@@ -12,6 +12,7 @@ from conftest import MakeName
 
 from pytest_moclone import Client
 from pytest_moclone.connection import Connection
+from pytest_moclone.records import KEPT
 from pytest_moclone.registry import DATABASE, Registry
 
 
@@ -25,13 +26,15 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _dead_run_with(admin: Client, name: str) -> str:
-    """A run that claimed ``name`` and then died: its lease's connection closed, and its
-    heartbeat (made old here) is past the grace."""
+    """A run that kept ``name`` for a failed test and then died: its lease's connection closed,
+    and its heartbeat (made old here) is past the grace. Kept, so that only a person's reap (or
+    a run of its prefix, ``t``) drops it: the suite's other runs reap dead runs too."""
     c = admin.connection
     run = "c" + uuid.uuid4().hex[:9]
     reg = Registry(lambda: Connection(c.host, c.port, c.user, c.password), run, "main")
     reg.open(heartbeat=False)
     reg.claim(DATABASE, name)
+    reg.mark(DATABASE, name, KEPT)
     admin.execute(
         "UPDATE `__moclone_registry`.`leases` SET `heartbeat` = "
         "date_sub(now(6), interval 60 second) WHERE `run_id` = %s",
@@ -56,7 +59,7 @@ def test_list_and_reap_by_the_plugins_rules(
             break
         time.sleep(0.5)
     assert f"run {run}: dead" in listed.stdout, listed.stdout
-    assert f"database {left} (claimed" in listed.stdout
+    assert f"database {left} (kept" in listed.stdout
     dry = _cli("reap", "--dry-run", "--url", server_url)
     assert f"would drop database {left} (run {run}, dead)" in dry.stdout, dry.stdout
     names = {
