@@ -7,16 +7,10 @@ interrupted test's database before the server is stopped, and exits with pytest'
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Inner
-
-needs_mariadb = pytest.mark.skipif(
-    not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")),
-    reason="needs MariaDB's binaries (apt-get install mariadb-server) for a private server",
-)
+from conftest import Inner, needs_mariadb_binaries
 
 KILLS_THROUGH_THE_CLIENT = """
 import os, signal, time
@@ -90,7 +84,7 @@ def records_left(inner: Inner) -> list[str]:
     return [line for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
 
 
-@needs_mariadb
+@needs_mariadb_binaries
 @pytest.mark.parametrize(
     "tests",
     [KILLS_THROUGH_THE_CLIENT, KILLS_THROUGH_PYMYSQL, KILLS_THROUGH_SQLALCHEMY],
@@ -121,7 +115,7 @@ def test_a_killed_private_server_is_one_line_for_the_test_that_met_it(
     assert records_left(inner) == []
 
 
-@needs_mariadb
+@needs_mariadb_binaries
 @pytest.mark.parametrize("pool", ["0", "2"])
 def test_ctrl_c_drops_the_test_database_before_the_private_server_stops(
     inner: Inner, monkeypatch: pytest.MonkeyPatch, pool: str
@@ -143,3 +137,20 @@ def test_ctrl_c_on_a_url_server_leaves_nothing_on_it(inner: Inner) -> None:
     assert result.ret == pytest.ExitCode.INTERRUPTED, out
     assert "Traceback" not in out, out
     assert inner.leftovers() == []
+
+
+@needs_mariadb_binaries
+@pytest.mark.parametrize("pool", ["0", "2"])
+def test_tests_in_flight_fail_clearly_and_the_run_stops(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch, pool: str
+) -> None:
+    tests = KILLS_THROUGH_THE_CLIENT + "\ndef test_would_need_it_too(mo_clone_db):\n    pass\n"
+    inner.pytester.makepyfile(test_killer=tests)
+    result = private_run(inner, monkeypatch, f"--mo-pool={pool}")
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*lost the connection to MariaDB * (did the server stop?)*"])
+    assert "the database server went away" in out
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 1, out
+    assert outcomes.get("passed", 0) == 0, out
+    assert "test_would_need_it_too PASSED" not in out
